@@ -1,0 +1,121 @@
+import PluginAPI
+import Synchronization
+
+/// The merged camera list of every camera source, kept current by their change reports, so
+/// that reading it is a lock and a copy (no task hop per `get_camera_list`).
+public final class CameraDirectory: Sendable {
+    struct Entry: Sendable {
+        var info: CameraInfo
+        var sourceIndex: Int
+    }
+    private let cameras = Mutex<[String: Entry]>([:])
+    private let events: EventBus
+    private let logger: Logger
+    let sources: [(plugin: String, source: any CameraSource)]
+
+    init(sources: [(plugin: String, source: any CameraSource)], events: EventBus, logger: Logger) {
+        self.sources = sources
+        self.events = events
+        self.logger = logger
+    }
+
+    /// Starts every source and seeds the list; a source that fails to start is logged and skipped.
+    func start(streamURLs: @escaping @Sendable (String) -> StreamURLs?) async {
+        for (i, s) in sources.enumerated() {
+            let sink = SourceSink(directory: self, sourceIndex: i, streamURLs: streamURLs)
+            do {
+                try await s.source.start(sink)
+            } catch {
+                logger.error("camera source \(s.source.sourceName) (plugin \(s.plugin)) failed to start: \(error)")
+                continue
+            }
+            for cam in await s.source.cameras() { apply(cam, change: .connected, sourceIndex: i, urls: streamURLs, announce: false) }
+        }
+    }
+
+    /// Cameras sorted by id (`camera0`, `camera1`, …, then named ones).
+    public func list() -> [CameraInfo] {
+        cameras.withLock { Array($0.values.map(\.info)) }.sorted { CameraDirectory.order($0.device, $1.device) }
+    }
+
+    public func camera(_ device: String) -> CameraInfo? { cameras.withLock { $0[device]?.info } }
+
+    /// The source that owns `device`.
+    public func source(of device: String) -> (any CameraSource)? {
+        guard let i = cameras.withLock({ $0[device]?.sourceIndex }), i < sources.count else { return nil }
+        return sources[i].source
+    }
+
+    func apply(_ cam: CameraInfo, change: CameraChange, sourceIndex: Int, urls: @Sendable (String) -> StreamURLs?, announce: Bool = true) {
+        let previous: CameraInfo? = cameras.withLock { table in
+            let old = table[cam.device]?.info
+            if change == .disconnected && cam.status == .disconnected {
+                table.removeValue(forKey: cam.device)
+            } else {
+                table[cam.device] = Entry(info: cam, sourceIndex: sourceIndex)
+            }
+            return old
+        }
+        guard announce else { return }
+        let topic: String
+        switch change {
+        case .connected: topic = EventTopic.cameraConnected
+        case .disconnected: topic = EventTopic.cameraDisconnected
+        case .statusChanged: topic = EventTopic.cameraStatusChange
+        case .capabilitiesDetected: topic = EventTopic.cameraCapabilityDetected
+        @unknown default: topic = EventTopic.cameraStatusChange
+        }
+        let json = CameraJSON.camera(cam, urls: urls(cam.device))
+        var params = json
+        if let previous, previous.status != cam.status { params["previous_status"] = .string(previous.status.rawValue) }
+        events.publish(Event(topic: topic, params: params))
+        if change != .capabilitiesDetected { events.broadcastLegacy(method: "camera_status_update", params: json) }
+    }
+
+    /// `camera2` before `camera10`; numbered cameras before named ones.
+    static func order(_ a: String, _ b: String) -> Bool {
+        func num(_ s: String) -> Int? { s.hasPrefix("camera") ? Int(s.dropFirst(6)) : nil }
+        switch (num(a), num(b)) {
+        case let (x?, y?): return x < y
+        case (_?, nil): return true
+        case (nil, _?): return false
+        default: return a < b
+        }
+    }
+}
+
+/// The ``CameraEventSink`` handed to one source.
+final class SourceSink: CameraEventSink {
+    let directory: CameraDirectory
+    let sourceIndex: Int
+    let streamURLs: @Sendable (String) -> StreamURLs?
+    init(directory: CameraDirectory, sourceIndex: Int, streamURLs: @escaping @Sendable (String) -> StreamURLs?) {
+        self.directory = directory
+        self.sourceIndex = sourceIndex
+        self.streamURLs = streamURLs
+    }
+    func cameraChanged(_ camera: CameraInfo, change: CameraChange) {
+        directory.apply(camera, change: change, sourceIndex: sourceIndex, urls: streamURLs)
+    }
+}
+
+/// The contract's JSON shapes for cameras.
+enum CameraJSON {
+    static func camera(_ c: CameraInfo, urls: StreamURLs?) -> JSONObject {
+        var streams = JSONObject()
+        if let urls {
+            streams["rtsp"] = .string(urls.rtsp)
+            streams["webrtc"] = .string(urls.webrtc)
+            streams["hls"] = .string(urls.hls)
+        }
+        return ["device": .string(c.device), "status": .string(c.status.rawValue), "name": .string(c.name),
+                "resolution": .string(c.resolution), "fps": .int(c.fps), "streams": .object(streams)]
+    }
+
+    static func capabilities(_ device: String, _ c: CameraCapabilities) -> JSONObject {
+        ["device": .string(device), "formats": .array(c.formats.map(JSONValue.string)),
+         "resolutions": .array(c.resolutions.map(JSONValue.string)), "fps_options": .array(c.fpsOptions.map(JSONValue.int)),
+         "frame_rates": .array(c.frameRates.map(JSONValue.string)), "capabilities": .array(c.capabilities.map(JSONValue.string)),
+         "validation_status": .string(c.validationStatus)]
+    }
+}

@@ -1,0 +1,104 @@
+import PluginAPI
+import Synchronization
+import WireProtocols
+
+/// A connection's subscription: topics and exact-match filters. The role that decides what
+/// it may see is read from its session at delivery time (it can change or expire).
+struct Subscription: Sendable {
+    var ref: ConnectionRef
+    var topics: Set<String>
+    var filters: JSONObject
+}
+
+/// Delivers events to connections: topic events to subscribers whose role may see them and
+/// whose filters match, the two legacy notifications to every authenticated connection.
+/// Every topic event gets the next global `seq`. Delivery is a post to the network thread; a
+/// connection that cannot keep up is closed there (bounded outbound queue, 1008).
+public final class EventBus: EventPublisher {
+    private struct State {
+        var seq: UInt64 = 0
+        var subscriptions: [UInt64: Subscription] = [:]
+        var published: UInt64 = 0
+        var delivered: UInt64 = 0
+    }
+    private let state = Mutex(State())
+    private let sink = Mutex<LoopHandle?>(nil)
+
+    let sessions: SessionRegistry
+
+    public init(sessions: SessionRegistry) { self.sessions = sessions }
+
+    /// Connects the bus to the network thread once the server is up.
+    public func attach(_ handle: LoopHandle) { sink.withLock { $0 = handle } }
+
+    public func publish(_ event: Event) {
+        var params = event.params
+        let candidates: [ConnectionRef] = state.withLock { s in
+            s.seq += 1
+            s.published += 1
+            params["timestamp"] = .string(Clock.rfc3339(Clock.now()))
+            params["seq"] = .int(Int(s.seq))
+            var out: [ConnectionRef] = []
+            for sub in s.subscriptions.values where sub.topics.contains(event.topic) {
+                if sub.filters.allSatisfy({ f in params[f.key] == f.value }) { out.append(sub.ref) }
+            }
+            return out
+        }
+        let roles = candidates.isEmpty ? [:] : sessions.roles(candidates.map(\.id))
+        let targets = candidates.filter { ref in roles[ref.id].map { $0 >= event.visibleTo } ?? false }
+        state.withLock { $0.delivered += UInt64(targets.count) }
+        guard !targets.isEmpty, let handle = sink.withLock({ $0 }) else { return }
+        var bytes: [UInt8] = []
+        JSONRPC.appendNotification(method: event.topic, params: params, to: &bytes)
+        for ref in targets { handle.post(.notify(ref, bytes)) }
+    }
+
+    /// Sends a legacy notification (`camera_status_update`, `recording_status_update`) to every
+    /// authenticated connection.
+    public func broadcastLegacy(method: String, params: JSONObject) {
+        let targets = sessions.authenticated().map(\.ref)
+        guard !targets.isEmpty, let handle = sink.withLock({ $0 }) else { return }
+        var bytes: [UInt8] = []
+        JSONRPC.appendNotification(method: method, params: params, to: &bytes)
+        for ref in targets { handle.post(.notify(ref, bytes)) }
+    }
+
+    func connectionClosed(_ id: UInt64) {
+        _ = state.withLock { $0.subscriptions.removeValue(forKey: id) }
+    }
+
+    /// Adds topics (and replaces filters) for a connection; returns its topics now.
+    func subscribe(_ ref: ConnectionRef, topics: [String], filters: JSONObject) -> [String] {
+        state.withLock { s in
+            var sub = s.subscriptions[ref.id] ?? Subscription(ref: ref, topics: [], filters: [:])
+            sub.topics.formUnion(topics)
+            sub.filters = filters
+            s.subscriptions[ref.id] = sub
+            return sub.topics.sorted()
+        }
+    }
+
+    /// Removes topics (all when nil); returns the topics removed.
+    func unsubscribe(_ id: UInt64, topics: [String]?) -> [String] {
+        state.withLock { s in
+            guard var sub = s.subscriptions[id] else { return [] }
+            let removed = topics.map { Set($0).intersection(sub.topics) } ?? sub.topics
+            sub.topics.subtract(removed)
+            if sub.topics.isEmpty { s.subscriptions.removeValue(forKey: id) } else { s.subscriptions[id] = sub }
+            return removed.sorted()
+        }
+    }
+
+    /// Counts for `get_subscription_stats`.
+    func stats(for id: UInt64) -> (total: Int, clients: Int, topicCounts: [String: Int], mine: [String]) {
+        state.withLock { s in
+            var counts: [String: Int] = [:]
+            for sub in s.subscriptions.values { for t in sub.topics { counts[t, default: 0] += 1 } }
+            return (s.subscriptions.values.reduce(0) { $0 + $1.topics.count }, s.subscriptions.count, counts,
+                    s.subscriptions[id]?.topics.sorted() ?? [])
+        }
+    }
+
+    /// Events published and deliveries made since start.
+    public var counters: (published: UInt64, delivered: UInt64) { state.withLock { ($0.published, $0.delivered) } }
+}

@@ -1,0 +1,44 @@
+import Glibc
+import PluginAPI
+import Synchronization
+
+/// Writes log lines to stderr as JSON lines (`{"ts":…,"level":…,"logger":…,"msg":…,…}`) or
+/// as text, chosen by `logging.format`. One `write(2)` per line under a lock, so lines from
+/// different threads never interleave.
+public final class LogSink: LogHandler {
+    public let minimumLevel: LogLevel
+    let json: Bool
+    let fd: Int32
+    let lock = Mutex<Void>(())
+
+    public init(level: LogLevel, format: String, fd: Int32 = 2) {
+        minimumLevel = level
+        json = format != "text"
+        self.fd = fd
+    }
+
+    public func log(level: LogLevel, label: String, message: String, metadata: [(String, String)]) {
+        var line: [UInt8] = []
+        line.reserveCapacity(128 + message.utf8.count)
+        let ts = Clock.rfc3339(Clock.now())
+        if json {
+            var o: JSONObject = ["ts": .string(ts), "level": .string(level.name), "logger": .string(label), "msg": .string(message)]
+            for (k, v) in metadata where o[k] == nil { o[k] = .string(v) }
+            o.write(to: &line)
+        } else {
+            line.append(contentsOf: "\(ts) \(level.name.uppercased()) [\(label)] \(message)".utf8)
+            for (k, v) in metadata { line.append(contentsOf: " \(k)=\(v)".utf8) }
+        }
+        line.append(0x0A)
+        lock.withLock { _ in
+            line.withUnsafeBytes { b in
+                var off = 0
+                while off < b.count {
+                    let n = write(fd, b.baseAddress.map { $0 + off }, b.count - off)
+                    if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
+                    off += n
+                }
+            }
+        }
+    }
+}

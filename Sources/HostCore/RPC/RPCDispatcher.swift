@@ -1,0 +1,222 @@
+import PluginAPI
+import WireProtocols
+
+/// Verifies a credential for a method call (the auth capability, or nil when none is loaded).
+public typealias CredentialVerifier = @Sendable (_ token: String, _ type: String) async throws -> Principal
+
+/// Runs JSON-RPC messages against the method table: envelope checks, parameter checks, role
+/// checks, then the handler, inline or in a task. Knows nothing of sockets: it returns the
+/// reply bytes, or hands them to `deliver` later.
+public final class RPCDispatcher: Sendable {
+    public let methods: MethodTable
+    public let sessions: SessionRegistry
+    let verifier: @Sendable () -> CredentialVerifier?
+    let logger: Logger
+    let observer: (any RPCObserver)?
+
+    public init(methods: MethodTable, sessions: SessionRegistry, logger: Logger, observer: (any RPCObserver)? = nil,
+                verifier: @escaping @Sendable () -> CredentialVerifier?) {
+        self.methods = methods
+        self.sessions = sessions
+        self.logger = logger
+        self.observer = observer
+        self.verifier = verifier
+    }
+
+    /// What became of a message.
+    public enum Disposition: Sendable, Equatable {
+        /// Send these bytes now.
+        case reply([UInt8])
+        /// Nothing to send (notifications only).
+        case none
+        /// Work continues in a task; `deliver` will be called exactly once, with the reply or
+        /// nil when there is nothing to send.
+        case pending
+    }
+
+    /// Handles one text message from `connection`.
+    public func handle(_ message: [UInt8], connection: UInt64, sequence: UInt64,
+                       deliver: @escaping @Sendable ([UInt8]?) -> Void) -> Disposition {
+        switch JSONRPC.decode(message) {
+        case .rejected(let error):
+            observer?.rejected(error)
+            var out: [UInt8] = []
+            JSONRPC.appendError(id: .null, error: error, to: &out)
+            return .reply(out)
+        case .single(let item):
+            switch start(item, connection: connection, cid: "\(connection)-\(sequence)") {
+            case .none: return .none
+            case .now(let bytes): return .reply(bytes)
+            case .later(let task):
+                Task { deliver(await task.value) }
+                return .pending
+            }
+        case .batch(let items):
+            var outcomes: [Outcome] = []
+            outcomes.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                outcomes.append(start(item, connection: connection, cid: "\(connection)-\(sequence).\(i)"))
+            }
+            let allNow = outcomes.allSatisfy { if case .later = $0 { return false }; return true }
+            if allNow {
+                return RPCDispatcher.joinBatch(outcomes.compactMap { if case .now(let b) = $0 { return b }; return nil }).map(Disposition.reply) ?? .none
+            }
+            Task {
+                var parts: [[UInt8]] = []
+                for o in outcomes {
+                    switch o {
+                    case .none: break
+                    case .now(let b): parts.append(b)
+                    case .later(let t): if let b = await t.value { parts.append(b) }
+                    }
+                }
+                deliver(RPCDispatcher.joinBatch(parts))
+            }
+            return .pending
+        }
+    }
+
+    /// A batch reply: one array, or nothing when every member was a notification.
+    static func joinBatch(_ parts: [[UInt8]]) -> [UInt8]? {
+        guard !parts.isEmpty else { return nil }
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, p) in parts.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: p)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    enum Outcome: Sendable {
+        case none
+        case now([UInt8])
+        case later(Task<[UInt8]?, Never>)
+    }
+
+    func start(_ item: JSONRPCItem, connection: UInt64, cid: String) -> Outcome {
+        switch item {
+        case .invalid(let id, let error):
+            observer?.rejected(error)
+            return .now(encode(id: id, .failure(error)))
+        case .call(let id, let method, let params):
+            let began = Clock.monotonic()
+            let reply: @Sendable (Result<JSONValue, RPCError>) -> [UInt8]? = { [observer] result in
+                observer?.completed(method: method, error: result.failureCode, seconds: Clock.monotonic() - began)
+                guard let id else { return nil }
+                return RPCDispatcher.encodeReply(id: id, result)
+            }
+            switch prepare(method: method, params: params, connection: connection, cid: cid) {
+            case .failure(let error):
+                return reply(.failure(error)).map(Outcome.now) ?? .none
+            case .success(.run(let entry, let call)):
+                switch entry.implementation {
+                case .inline(let handler):
+                    return reply(RPCDispatcher.run { try handler(call) } onError: { self.internalError($0, call) }).map(Outcome.now) ?? .none
+                case .async(let handler):
+                    return .later(Task { reply(await RPCDispatcher.runAsync { try await handler(call) } onError: { self.internalError($0, call) }) })
+                }
+            case .success(.authenticateFirst(let token, let entry, let call)):
+                return .later(Task {
+                    let result: Result<JSONValue, RPCError>
+                    switch await self.authenticateInline(token: token, entry: entry, call: call) {
+                    case .failure(let e): result = .failure(e)
+                    case .success(let authed):
+                        switch entry.implementation {
+                        case .inline(let h): result = RPCDispatcher.run { try h(authed) } onError: { self.internalError($0, authed) }
+                        case .async(let h): result = await RPCDispatcher.runAsync { try await h(authed) } onError: { self.internalError($0, authed) }
+                        }
+                    }
+                    return reply(result)
+                })
+            }
+        }
+    }
+
+    enum Prepared {
+        case run(MethodEntry, RPCCall)
+        case authenticateFirst(String, MethodEntry, RPCCall)
+    }
+
+    /// Lookup, parameter and role checks.
+    func prepare(method: String, params: JSONValue?, connection: UInt64, cid: String) -> Result<Prepared, RPCError> {
+        guard let entry = methods.lookup(method) else { return .failure(.methodNotFound(method)) }
+        let object: JSONObject
+        do { object = try ParamValidator.validate(params, for: entry.descriptor) } catch { return .failure(error) }
+        var call = RPCCall(method: method, params: object, principal: nil, connectionID: connection, correlationID: cid,
+                           logger: logger.with("cid", cid))
+        guard let required = entry.descriptor.minimumRole else {
+            call.principal = sessions.principal(connection)
+            return .success(.run(entry, call))
+        }
+        guard let principal = sessions.principal(connection) else {
+            if let token = object["auth_token"]?.stringValue {
+                return .success(.authenticateFirst(token, entry, call))
+            }
+            return .failure(.authenticationRequired(reason: "auth_required", detail: "call 'authenticate' first"))
+        }
+        if let exp = principal.expiresAt, exp <= Clock.now() {
+            sessions.setPrincipal(connection, nil, sessionID: nil)
+            return .failure(.authenticationRequired(reason: "token_expired", detail: "the session's token has expired; authenticate again"))
+        }
+        guard principal.role >= required else {
+            return .failure(.permissionDenied(required: required, actual: principal.role))
+        }
+        call.principal = principal
+        return .success(.run(entry, call))
+    }
+
+    /// Per-call `auth_token` on a connection that has not authenticated: verify, keep it for
+    /// the connection, then check the role.
+    func authenticateInline(token: String, entry: MethodEntry, call: RPCCall) async -> Result<RPCCall, RPCError> {
+        guard let verify = verifier() else {
+            return .failure(.unsupported(feature: "authentication", detail: "no auth provider plugin is loaded"))
+        }
+        let principal: Principal
+        do { principal = try await verify(token, "auto") } catch let e as RPCError { return .failure(e) } catch {
+            return .failure(.authenticationRequired(reason: "auth_failed", detail: "\(error)"))
+        }
+        sessions.setPrincipal(call.connectionID, principal, sessionID: nil)
+        if let required = entry.descriptor.minimumRole, principal.role < required {
+            return .failure(.permissionDenied(required: required, actual: principal.role))
+        }
+        var authed = call
+        authed.principal = principal
+        return .success(authed)
+    }
+
+    func internalError(_ error: any Error, _ call: RPCCall) -> RPCError {
+        call.logger.error("method \(call.method) failed: \(error)")
+        return .internalError("unexpected failure in \(call.method); see the server log (cid \(call.correlationID))")
+    }
+
+    static func run(_ body: () throws -> JSONValue, onError: (any Error) -> RPCError) -> Result<JSONValue, RPCError> {
+        do { return .success(try body()) } catch let e as RPCError { return .failure(e) } catch { return .failure(onError(error)) }
+    }
+
+    static func runAsync(_ body: () async throws -> JSONValue, onError: (any Error) -> RPCError) async -> Result<JSONValue, RPCError> {
+        do { return .success(try await body()) } catch let e as RPCError { return .failure(e) } catch { return .failure(onError(error)) }
+    }
+
+    static func encodeReply(id: JSONValue, _ result: Result<JSONValue, RPCError>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        switch result {
+        case .success(let v): JSONRPC.appendResult(id: id, result: v, to: &out)
+        case .failure(let e): JSONRPC.appendError(id: id, error: e, to: &out)
+        }
+        return out
+    }
+
+    func encode(id: JSONValue, _ result: Result<JSONValue, RPCError>) -> [UInt8] { RPCDispatcher.encodeReply(id: id, result) }
+}
+
+/// Hooks for metrics: told about every completed call and every rejected envelope.
+public protocol RPCObserver: Sendable {
+    func completed(method: String, error: Int?, seconds: Double)
+    func rejected(_ error: RPCError)
+}
+
+extension Result where Failure == RPCError {
+    var failureCode: Int? { if case .failure(let e) = self { return e.code }; return nil }
+}

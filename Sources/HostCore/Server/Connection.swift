@@ -1,0 +1,40 @@
+import WireProtocols
+
+/// The state of one client connection. Owned by the network thread alone.
+final class Connection {
+    let fd: Int32
+    let id: UInt64
+    let remote: String
+    /// Set while the connection speaks HTTP (before an upgrade).
+    var http: HTTPParser?
+    /// Set once the connection speaks WebSocket.
+    var ws: WebSocketSession?
+    var keepalive: WebSocketKeepalive?
+    /// Bytes waiting to be written, from `outPos` on.
+    var out: [UInt8] = []
+    var outPos = 0
+    /// Whether EPOLLOUT is registered (the socket buffer was full).
+    var pollingOut = false
+    /// Close the socket once `out` is written.
+    var closeAfterFlush = false
+    /// JSON-RPC calls running in tasks, not yet answered.
+    var pendingCalls = 0
+    /// An HTTP response is being computed; later pipelined requests wait.
+    var httpBusy = false
+    /// Accepted beyond `max_connections`: answer the request with 503, then close.
+    var overLimit = false
+    /// When an HTTP request must be complete, or a closing connection is dropped.
+    var deadline: Double
+    /// Messages received, for correlation ids.
+    var messageSeq: UInt64 = 0
+
+    init(fd: Int32, id: UInt64, remote: String, deadline: Double) {
+        self.fd = fd
+        self.id = id
+        self.remote = remote
+        self.deadline = deadline
+    }
+
+    var ref: ConnectionRef { ConnectionRef(fd: fd, id: id) }
+    var pendingBytes: Int { out.count - outPos }
+}

@@ -1,0 +1,443 @@
+import CLinux
+import Glibc
+import PluginAPI
+import WireProtocols
+
+/// Settings the network thread needs (from `server.*` and `security.*`).
+public struct NetworkSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var websocketPath: String
+    public var maxConnections: Int
+    public var maxMessageBytes: Int
+    public var maxOutboundBytes: Int
+    public var pingInterval: Double
+    public var pingTimeout: Double
+    public var requestTimeout: Double
+    public var idleTimeout: Double
+    public var shutdownTimeout: Double
+    public var allowedOrigins: [String]
+
+    public init(_ c: ServiceConfig) {
+        host = c.server.host
+        port = c.server.port
+        websocketPath = c.server.websocketPath
+        maxConnections = c.server.maxConnections
+        maxMessageBytes = c.server.maxMessageBytes
+        maxOutboundBytes = c.server.maxOutboundBytes
+        pingInterval = c.server.pingInterval
+        pingTimeout = c.server.pingTimeout
+        requestTimeout = c.server.requestTimeout
+        idleTimeout = c.server.idleTimeout
+        shutdownTimeout = c.server.shutdownTimeout
+        allowedOrigins = c.security.allowedOrigins
+    }
+}
+
+/// Tells the rest of the host about connections coming and going (sessions, events, metrics).
+public protocol ConnectionObserver: Sendable {
+    func opened(_ ref: ConnectionRef, remote: String)
+    func upgraded(_ ref: ConnectionRef)
+    func closed(_ ref: ConnectionRef)
+    func rejected(reason: String)
+}
+
+/// The network thread: one epoll loop that accepts, reads, parses (HTTP, then WebSocket),
+/// dispatches JSON-RPC and writes. One thread, because requests cost microseconds and the
+/// server is pinned to one core in the benchmarks; slow work runs in tasks, whose replies
+/// come back through ``LoopHandle``.
+final class NetworkServer {
+    let settings: NetworkSettings
+    let dispatcher: RPCDispatcher
+    let router: HTTPRouter
+    let observer: any ConnectionObserver
+    let logger: Logger
+    let handle: LoopHandle
+    let listenFD: Int32
+    let epfd: Int32
+    private var connections: [Connection?]
+    private var liveCount = 0
+    private var nextID: UInt64 = 1
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private var draining = false
+    private var drainDeadline = 0.0
+    private var finished = false
+    private var nextTick = 0.0
+
+    init(settings: NetworkSettings, listenFD: Int32, handle: LoopHandle, dispatcher: RPCDispatcher, router: HTTPRouter,
+         observer: any ConnectionObserver, logger: Logger) throws(SystemError) {
+        self.settings = settings
+        self.listenFD = listenFD
+        self.handle = handle
+        self.dispatcher = dispatcher
+        self.router = router
+        self.observer = observer
+        self.logger = logger
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epfd >= 0 else { throw SystemError("epoll_create1") }
+        var lim = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
+        connections = Array(repeating: nil, count: Int(min(lim.rlim_cur, 1 << 20)) + 16)
+        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        try add(listenFD, events: EPOLLIN.rawValue)
+        try add(handle.wakeFD, events: EPOLLIN.rawValue)
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    private func add(_ fd: Int32, events: UInt32) throws(SystemError) {
+        var ev = epoll_event()
+        ev.events = events
+        ev.data.fd = fd
+        guard epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 else { throw SystemError("epoll_ctl add") }
+    }
+
+    private func modify(_ fd: Int32, events: UInt32) {
+        var ev = epoll_event()
+        ev.events = events
+        ev.data.fd = fd
+        epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev)
+    }
+
+    // MARK: loop
+
+    /// Runs until shutdown has finished.
+    func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 512)
+        nextTick = Clock.monotonic() + 1
+        while !finished {
+            let now = Clock.monotonic()
+            let timeoutMs = draining ? 50 : max(0, Int32((nextTick - now) * 1000) + 1)
+            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeoutMs) }
+            if n < 0 && errno != EINTR {
+                logger.error("epoll_wait failed: \(SystemError("epoll_wait"))")
+                break
+            }
+            for i in 0..<max(0, Int(n)) {
+                let fd = events[i].data.fd
+                let ev = events[i].events
+                if fd == listenFD {
+                    acceptAll()
+                } else if fd == handle.wakeFD {
+                    for job in handle.take() { perform(job) }
+                } else if fd >= 0, Int(fd) < connections.count, let c = connections[Int(fd)] {
+                    if ev & EPOLLOUT.rawValue != 0 { flush(c) }
+                    if ev & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue | EPOLLRDHUP.rawValue) != 0, connections[Int(fd)] === c {
+                        readable(c)
+                    }
+                }
+            }
+            let after = Clock.monotonic()
+            if after >= nextTick {
+                tick(after)
+                nextTick = after + 1
+            }
+            if draining { progressShutdown(after) }
+        }
+        for case let c? in connections { drop(c) }
+        close(epfd)
+    }
+
+    // MARK: accept
+
+    private func acceptAll() {
+        for _ in 0..<128 {
+            var addr = sockaddr_storage()
+            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    accept4(listenFD, $0, &len, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+                }
+            }
+            if fd < 0 {
+                if errno == EMFILE || errno == ENFILE {
+                    logger.warning("accept: out of file descriptors (\(liveCount) connections open)")
+                    observer.rejected(reason: "fd_limit")
+                }
+                return
+            }
+            guard Int(fd) < connections.count, !draining, liveCount < settings.maxConnections + 64 else {
+                // Far beyond the limit (or shutting down): no room even for a 503.
+                close(fd)
+                observer.rejected(reason: draining ? "shutting_down" : "over_limit")
+                continue
+            }
+            Sockets.setNoDelay(fd)
+            let c = Connection(fd: fd, id: nextID, remote: Sockets.describe(&addr), deadline: Clock.monotonic() + settings.requestTimeout)
+            nextID += 1
+            c.http = HTTPParser(limits: HTTPLimits(maxBodyBytes: 64 * 1024))
+            c.overLimit = liveCount >= settings.maxConnections
+            do { try add(fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue) } catch {
+                close(fd)
+                continue
+            }
+            connections[Int(fd)] = c
+            liveCount += 1
+            if !c.overLimit { observer.opened(c.ref, remote: c.remote) }
+        }
+    }
+
+    // MARK: read
+
+    private func readable(_ c: Connection) {
+        let n = recv(c.fd, readBuffer.baseAddress, readBuffer.count, 0)
+        if n == 0 {
+            drop(c)
+            return
+        }
+        if n < 0 {
+            if errno != EAGAIN && errno != EINTR { drop(c) }
+            return
+        }
+        let bytes = UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])
+        if c.ws != nil {
+            c.keepalive?.heard(at: Clock.monotonic())
+            c.ws?.feed(bytes)
+            websocketEvents(c)
+        } else {
+            c.http?.feed(bytes)
+            httpRequests(c)
+        }
+        if connections[Int(c.fd)] === c { flush(c) }
+    }
+
+    private func websocketEvents(_ c: Connection) {
+        while let event = c.ws?.next() {
+            switch event {
+            case .message(let text):
+                guard !draining else { continue }  // shutting down: no new work
+                c.messageSeq += 1
+                let ref = c.ref
+                let handle = self.handle
+                switch dispatcher.handle(text, connection: c.id, sequence: c.messageSeq, deliver: { handle.post(.rpcReply(ref, $0)) }) {
+                case .reply(let bytes): appendText(c, bytes)
+                case .none: break
+                case .pending: c.pendingCalls += 1
+                }
+            case .send(let frame):
+                append(c, frame)
+            case .closed(_, let reply):
+                if let reply { append(c, reply) }
+                // RFC 6455 §7.1.1: the server closes the TCP connection first.
+                c.closeAfterFlush = true
+                c.deadline = Clock.monotonic() + 2
+                return
+            case .failed(let code, let reason, let frame):
+                logger.debug("closing connection \(c.id) (\(c.remote)): \(code) \(reason)")
+                append(c, frame)
+                c.closeAfterFlush = true
+                c.deadline = Clock.monotonic() + 2
+                return
+            }
+        }
+    }
+
+    private func httpRequests(_ c: Connection) {
+        while !c.httpBusy, !c.closeAfterFlush, c.http != nil {
+            let request: HTTPRequest?
+            do { request = try c.http?.next() } catch {
+                respond(c, HTTPRouter.error(error.status, error.reason), keepAlive: false, headOnly: false)
+                return
+            }
+            guard let request else { return }
+            c.deadline = Clock.monotonic() + settings.idleTimeout
+            if c.overLimit {
+                var r = HTTPRouter.error(503, "too many connections (limit \(settings.maxConnections))")
+                r.headers.append(("Retry-After", "1"))
+                respond(c, r, keepAlive: false, headOnly: false)
+                observer.rejected(reason: "max_connections")
+                return
+            }
+            if request.path == settings.websocketPath && (WebSocketHandshake.isUpgradeRequest(request) || request.header("sec-websocket-key") != nil) {
+                upgrade(c, request)
+                return
+            }
+            route(c, request)
+        }
+    }
+
+    private func upgrade(_ c: Connection, _ request: HTTPRequest) {
+        switch WebSocketHandshake.respond(to: request, allowedOrigins: settings.allowedOrigins) {
+        case .reject(let response):
+            respond(c, response, keepAlive: false, headOnly: false)
+        case .accept(let response):
+            append(c, response.serialize(keepAlive: true))
+            let leftover = c.http?.takeRemainder() ?? []
+            c.http = nil
+            c.ws = WebSocketSession(limits: WebSocketLimits(maxMessageBytes: settings.maxMessageBytes), initialBytes: leftover)
+            c.keepalive = WebSocketKeepalive(interval: settings.pingInterval, timeout: settings.pingTimeout, now: Clock.monotonic())
+            observer.upgraded(c.ref)
+            if !leftover.isEmpty { websocketEvents(c) }
+        }
+    }
+
+    private func route(_ c: Connection, _ request: HTTPRequest) {
+        let keepAlive = request.keepAlive && !draining
+        let headOnly = request.method == "HEAD"
+        guard let handler = router.handler(for: request.path) else {
+            respond(c, HTTPRouter.error(404, "not found: \(request.path)"), keepAlive: keepAlive, headOnly: headOnly)
+            return
+        }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            var r = HTTPRouter.error(405, "method \(request.method) not allowed")
+            r.headers.append(("Allow", "GET, HEAD"))
+            respond(c, r, keepAlive: keepAlive, headOnly: false)
+            return
+        }
+        switch handler {
+        case .inline(let h):
+            respond(c, h(request), keepAlive: keepAlive, headOnly: headOnly)
+        case .async(let h):
+            c.httpBusy = true
+            let ref = c.ref
+            let handle = self.handle
+            Task { handle.post(.httpResponse(ref, await h(request), keepAlive: keepAlive, headOnly: headOnly)) }
+        }
+    }
+
+    private func respond(_ c: Connection, _ r: HTTPResponse, keepAlive: Bool, headOnly: Bool) {
+        append(c, r.serialize(keepAlive: keepAlive, headOnly: headOnly))
+        if !keepAlive {
+            c.closeAfterFlush = true
+            c.deadline = Clock.monotonic() + 2
+        }
+    }
+
+    // MARK: write
+
+    private func appendText(_ c: Connection, _ payload: [UInt8]) {
+        payload.withUnsafeBytes { WebSocketFrameEncoder.append(opcode: .text, payload: $0, to: &c.out) }
+        checkOutbound(c)
+    }
+
+    private func append(_ c: Connection, _ bytes: [UInt8]) {
+        c.out.append(contentsOf: bytes)
+    }
+
+    /// A client that does not read its replies: close it with 1008 rather than buffer forever.
+    private func checkOutbound(_ c: Connection) {
+        guard c.pendingBytes > settings.maxOutboundBytes, !c.closeAfterFlush else { return }
+        logger.warning("closing connection \(c.id) (\(c.remote)): outbound queue over \(settings.maxOutboundBytes) bytes (slow reader)")
+        observer.rejected(reason: "slow_consumer")
+        if c.outPos == 0, let frame = c.ws?.initiateClose(code: WebSocketCloseCode.policyViolation, reason: "outbound queue full") {
+            // Nothing of the queue has started to go out: drop it and say why.
+            c.out = frame
+        } else {
+            c.out.removeAll()
+            c.outPos = 0
+        }
+        c.closeAfterFlush = true
+        c.deadline = Clock.monotonic() + 2
+    }
+
+    private func flush(_ c: Connection) {
+        while c.outPos < c.out.count {
+            let n = c.out.withUnsafeBytes { b in send(c.fd, b.baseAddress.map { $0 + c.outPos }, b.count - c.outPos, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN {
+                    if !c.pollingOut {
+                        c.pollingOut = true
+                        modify(c.fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLOUT.rawValue)
+                    }
+                    return
+                }
+                drop(c)
+                return
+            }
+            c.outPos += n
+        }
+        if c.out.capacity > 64 * 1024 { c.out = [] } else { c.out.removeAll(keepingCapacity: true) }
+        c.outPos = 0
+        if c.pollingOut {
+            c.pollingOut = false
+            modify(c.fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+        }
+        if c.closeAfterFlush { drop(c) }
+    }
+
+    private func drop(_ c: Connection) {
+        guard Int(c.fd) < connections.count, connections[Int(c.fd)] === c else { return }
+        connections[Int(c.fd)] = nil
+        liveCount -= 1
+        close(c.fd)
+        if !c.overLimit { observer.closed(c.ref) }
+    }
+
+    private func connection(_ ref: ConnectionRef) -> Connection? {
+        guard ref.fd >= 0, Int(ref.fd) < connections.count, let c = connections[Int(ref.fd)], c.id == ref.id else { return nil }
+        return c
+    }
+
+    // MARK: jobs
+
+    private func perform(_ job: LoopJob) {
+        switch job {
+        case .rpcReply(let ref, let bytes):
+            guard let c = connection(ref) else { return }
+            c.pendingCalls -= 1
+            if let bytes, !c.closeAfterFlush { appendText(c, bytes) }
+            flush(c)
+        case .httpResponse(let ref, let response, let keepAlive, let headOnly):
+            guard let c = connection(ref) else { return }
+            c.httpBusy = false
+            respond(c, response, keepAlive: keepAlive, headOnly: headOnly)
+            flush(c)
+            if connections[Int(c.fd)] === c { httpRequests(c); flush(c) }
+        case .notify(let ref, let bytes):
+            guard let c = connection(ref), c.ws?.state == .open, !c.closeAfterFlush else { return }
+            appendText(c, bytes)
+            flush(c)
+        case .shutdown:
+            beginShutdown()
+        }
+    }
+
+    // MARK: timers
+
+    private func tick(_ now: Double) {
+        for case let c? in connections {
+            if c.closeAfterFlush || c.ws?.state == .closeSent {
+                if now >= c.deadline { drop(c) }
+                continue
+            }
+            if c.ws != nil {
+                switch c.keepalive?.tick(now: now) {
+                case .sendPing(let frame)?:
+                    append(c, frame)
+                    flush(c)
+                case .timedOut?:
+                    logger.info("closing connection \(c.id) (\(c.remote)): no answer to pings for \(Int(settings.pingTimeout)) s")
+                    drop(c)
+                default: break
+                }
+            } else if now >= c.deadline {
+                drop(c)  // HTTP request not completed in time, or keep-alive idle
+            }
+        }
+    }
+
+    // MARK: shutdown
+
+    private func beginShutdown() {
+        guard !draining else { return }
+        draining = true
+        drainDeadline = Clock.monotonic() + settings.shutdownTimeout
+        epoll_ctl(epfd, EPOLL_CTL_DEL, listenFD, nil)
+        close(listenFD)
+        logger.info("shutting down: finishing in-flight requests, closing \(liveCount) connection(s)")
+    }
+
+    private func progressShutdown(_ now: Double) {
+        for case let c? in connections {
+            if c.ws == nil {
+                if !c.httpBusy && c.pendingBytes == 0 { drop(c) }
+            } else if c.pendingCalls == 0, let frame = c.ws?.initiateClose(code: WebSocketCloseCode.goingAway, reason: "server shutting down") {
+                append(c, frame)
+                c.deadline = now + 1
+                flush(c)
+            }
+        }
+        if liveCount == 0 || now >= drainDeadline { finished = true }
+    }
+}

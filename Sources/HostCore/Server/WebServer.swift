@@ -1,0 +1,61 @@
+import Glibc
+import PluginAPI
+
+/// The public face of the network layer: binds the port, runs the network thread, and
+/// returns from ``run()`` once a graceful shutdown has finished.
+public final class WebServer: Sendable {
+    public let handle: LoopHandle
+    /// The bound port (useful with `port: 0`).
+    public let port: Int
+    private let server: NetworkServerBox
+
+    public init(settings: NetworkSettings, dispatcher: RPCDispatcher, router: HTTPRouter,
+                observer: any ConnectionObserver, logger: Logger) throws(SystemError) {
+        let fd = try Sockets.listen(host: settings.host, port: settings.port)
+        port = Sockets.boundPort(fd)
+        handle = try LoopHandle()
+        server = NetworkServerBox(try NetworkServer(settings: settings, listenFD: fd, handle: handle, dispatcher: dispatcher,
+                                                    router: router, observer: observer, logger: logger))
+    }
+
+    /// Serves until ``LoopHandle/requestShutdown()``; then finishes in-flight requests, sends
+    /// close 1001 to every WebSocket client and returns.
+    public func run() async {
+        let server = self.server
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            startThread {
+                server.value.run()
+                done.resume()
+            }
+        }
+    }
+}
+
+/// Carries the network thread's state to that thread.
+// @unchecked Sendable: the NetworkServer is created on the starting thread and from then on
+// used only by the network thread (`run()` is called once); no two threads ever touch it.
+final class NetworkServerBox: @unchecked Sendable {
+    let value: NetworkServer
+    init(_ value: NetworkServer) { self.value = value }
+}
+
+/// Starts a detached OS thread running `body` (the network loop must not occupy a thread of
+/// Swift's cooperative pool, which would starve handler tasks on a 2-core machine).
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let arg = Unmanaged.passRetained(Box(body)).toOpaque()
+    var tid = pthread_t()
+    let rc = pthread_create(&tid, nil, { raw in
+        guard let raw else { return nil }
+        Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().body()
+        return nil
+    }, arg)
+    if rc == 0 {
+        pthread_detach(tid)
+    } else {
+        Unmanaged<Box>.fromOpaque(arg).takeRetainedValue().body()  // no thread: run here rather than never
+    }
+}

@@ -1,0 +1,72 @@
+/// Severity of a log line, lowest first.
+@frozen
+public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+
+    /// The level's name in configuration and log lines.
+    public var name: String {
+        switch self {
+        case .trace: return "trace"
+        case .debug: return "debug"
+        case .info: return "info"
+        case .notice: return "notice"
+        case .warning: return "warning"
+        case .error: return "error"
+        case .critical: return "critical"
+        }
+    }
+
+    /// Parses a level name.
+    public init?(name: String) {
+        guard let l = LogLevel.allCases.first(where: { $0.name == name }) else { return nil }
+        self = l
+    }
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Where log lines go; the host provides one (JSON lines or text) chosen by configuration,
+/// in the spirit of swift-log's `LogHandler`.
+public protocol LogHandler: Sendable {
+    /// Lines below this level are dropped before their message is built.
+    var minimumLevel: LogLevel { get }
+    /// Writes one line.
+    func log(level: LogLevel, label: String, message: String, metadata: [(String, String)])
+}
+
+/// A cheap value that tags lines with a label (the plugin or component) and metadata.
+public struct Logger: Sendable {
+    /// The component the lines come from.
+    public let label: String
+    /// Fields added to every line (e.g. the correlation id).
+    public var metadata: [(String, String)]
+    /// The destination.
+    public let handler: any LogHandler
+
+    public init(label: String, handler: any LogHandler, metadata: [(String, String)] = []) {
+        self.label = label
+        self.handler = handler
+        self.metadata = metadata
+    }
+
+    /// A copy that adds `key=value` to every line.
+    public func with(_ key: String, _ value: String) -> Logger {
+        var copy = self
+        copy.metadata.append((key, value))
+        return copy
+    }
+
+    /// Logs at `level`; the message is only built when the level is enabled.
+    @inlinable
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String, _ fields: [(String, String)] = []) {
+        guard level >= handler.minimumLevel else { return }
+        handler.log(level: level, label: label, message: message(), metadata: fields.isEmpty ? metadata : metadata + fields)
+    }
+
+    @inlinable public func debug(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.debug, m(), f) }
+    @inlinable public func info(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.info, m(), f) }
+    @inlinable public func notice(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.notice, m(), f) }
+    @inlinable public func warning(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.warning, m(), f) }
+    @inlinable public func error(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.error, m(), f) }
+    @inlinable public func critical(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.critical, m(), f) }
+}

@@ -1,0 +1,96 @@
+/// What a plugin says about itself.
+public struct PluginInfo: Sendable {
+    /// A unique name, e.g. `jwt_auth`.
+    public var name: String
+    /// The plugin's own version.
+    public var version: String
+    /// One line on what it does.
+    public var summary: String
+    public init(name: String, version: String, summary: String) {
+        self.name = name
+        self.version = version
+        self.summary = summary
+    }
+}
+
+/// The capabilities a plugin provides, returned from ``Plugin/activate(_:)``. A plugin may
+/// provide none (only methods) or several.
+public struct PluginCapabilities: Sendable {
+    public var cameraSources: [any CameraSource]
+    public var mediaBackend: (any MediaBackend)?
+    public var captureEngine: (any CaptureEngine)?
+    public var authProvider: (any AuthProvider)?
+    public var storageProvider: (any StorageProvider)?
+
+    public init(cameraSources: [any CameraSource] = [], mediaBackend: (any MediaBackend)? = nil,
+                captureEngine: (any CaptureEngine)? = nil, authProvider: (any AuthProvider)? = nil,
+                storageProvider: (any StorageProvider)? = nil) {
+        self.cameraSources = cameraSources
+        self.mediaBackend = mediaBackend
+        self.captureEngine = captureEngine
+        self.authProvider = authProvider
+        self.storageProvider = storageProvider
+    }
+
+    /// The names of the capabilities present, for logs and `get_server_info`.
+    public var kinds: [String] {
+        var k: [String] = []
+        if !cameraSources.isEmpty { k.append("camera_source") }
+        if mediaBackend != nil { k.append("media_backend") }
+        if captureEngine != nil { k.append("capture_engine") }
+        if authProvider != nil { k.append("auth_provider") }
+        if storageProvider != nil { k.append("storage_provider") }
+        return k
+    }
+}
+
+/// Whether the daemon runs for real or as a demo (demo relaxes secret checks).
+@frozen
+public enum RunMode: String, Sendable {
+    case production, development
+}
+
+/// What the host gives a plugin when activating it.
+public protocol PluginContext: AnyObject, Sendable {
+    /// The plugin's entry name in plugins.yaml.
+    var pluginName: String { get }
+    /// The plugin's `config:` mapping from plugins.yaml (empty when absent).
+    var config: JSONObject { get }
+    /// A logger labelled with the plugin's name.
+    var logger: Logger { get }
+    /// Publishes events to clients.
+    var events: any EventPublisher { get }
+    /// Registers the plugin's own JSON-RPC methods.
+    var methods: any MethodRegistry { get }
+    /// Production or development mode.
+    var mode: RunMode { get }
+    /// A process environment variable (plugins read their overrides through this, so tests
+    /// can supply them).
+    func environment(_ name: String) -> String?
+}
+
+/// The entry object of a plugin, returned by its `swiftplugin_create` symbol.
+///
+/// Conform with a `final class` whose state is immutable or behind a `Mutex`, or an `actor`.
+public protocol Plugin: AnyObject, Sendable {
+    /// Name, version and summary.
+    var info: PluginInfo { get }
+    /// Reads the configuration, registers methods and returns the capabilities. Throwing
+    /// marks the plugin failed (the daemon stops if it is `required`).
+    func activate(_ context: any PluginContext) async throws -> PluginCapabilities
+    /// Stops background work before the daemon exits.
+    func shutdown() async
+}
+
+/// Thrown by a plugin's `activate` for a bad `config:` entry; the host logs it with the plugin name.
+public struct PluginConfigError: Error, Sendable, CustomStringConvertible {
+    /// The config key at fault.
+    public let key: String
+    /// What is wrong with it.
+    public let problem: String
+    public init(key: String, problem: String) {
+        self.key = key
+        self.problem = problem
+    }
+    public var description: String { "config key '\(key)': \(problem)" }
+}

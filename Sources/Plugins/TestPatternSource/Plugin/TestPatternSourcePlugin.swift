@@ -1,0 +1,110 @@
+import PluginAPI
+import Synchronization
+
+@_cdecl("swiftplugin_api_version") public func swiftpluginAPIVersion() -> UInt32 { pluginAPIVersion }
+@_cdecl("swiftplugin_create") public func swiftpluginCreate() -> UnsafeMutableRawPointer { exportPlugin(TestPatternSourcePlugin()) }
+
+/// Virtual cameras whose frames come from FFmpeg's `lavfi` test sources, so snapshots,
+/// recordings and streams can be tried with no hardware.
+///
+/// Config: `prefix` (default `test`), `cameras`: a list of `{name, resolution, fps, pattern}`;
+/// camera ids are `<prefix>_<name>`.
+final class TestPatternSourcePlugin: Plugin {
+    let info = PluginInfo(name: "test_pattern_source", version: "1.0.0", summary: "virtual test-pattern cameras (FFmpeg lavfi)")
+
+    func activate(_ context: any PluginContext) async throws -> PluginCapabilities {
+        let c = context.config
+        try c.rejectUnknownKeys(allowed: ["prefix", "cameras"])
+        let prefix = try c.configString("prefix", default: "test")
+        var specs: [TestCamera] = []
+        let list = c["cameras"]?.arrayValue ?? [
+            ["name": "cam0", "resolution": "1280x720", "fps": 30, "pattern": "testsrc2"],
+            ["name": "cam1", "resolution": "640x480", "fps": 15, "pattern": "smptebars"],
+        ]
+        for (i, item) in list.enumerated() {
+            guard let o = item.objectValue else { throw PluginConfigError(key: "cameras[\(i)]", problem: "expected a mapping") }
+            specs.append(try TestCamera(o, prefix: prefix, index: i))
+        }
+        let ids = specs.map(\.device)
+        if Set(ids).count != ids.count { throw PluginConfigError(key: "cameras", problem: "camera names must be unique") }
+        context.logger.info("\(specs.count) test-pattern camera(s): \(ids.joined(separator: ", "))")
+        return PluginCapabilities(cameraSources: [TestPatternSource(cameras: specs)])
+    }
+
+    func shutdown() async {}
+}
+
+/// One configured virtual camera.
+struct TestCamera: Sendable {
+    static let patterns = ["testsrc", "testsrc2", "smptebars", "smptehdbars", "rgbtestsrc", "yuvtestsrc", "mandelbrot", "life"]
+    let device: String
+    let name: String
+    let width: Int
+    let height: Int
+    let fps: Int
+    let pattern: String
+
+    init(_ o: JSONObject, prefix: String, index: Int) throws(PluginConfigError) {
+        let key = "cameras[\(index)]"
+        try o.rejectUnknownKeys(allowed: ["name", "resolution", "fps", "pattern"])
+        name = try o.configString("name", default: "cam\(index)")
+        device = "\(prefix)_\(name)"
+        guard TestCamera.isValidID(device) else {
+            throw PluginConfigError(key: "\(key).name", problem: "'\(device)' is not a valid camera id (^[a-z][a-z0-9_]{0,63}$)")
+        }
+        let resolution = try o.configString("resolution", default: "1280x720")
+        let dims = resolution.split(separator: "x").compactMap { Int($0) }
+        guard dims.count == 2, (16...7680).contains(dims[0]), (16...4320).contains(dims[1]) else {
+            throw PluginConfigError(key: "\(key).resolution", problem: "expected WIDTHxHEIGHT, got '\(resolution)'")
+        }
+        width = dims[0]
+        height = dims[1]
+        fps = try o.configInt("fps", default: 30, range: 1...120)
+        pattern = try o.configString("pattern", default: "testsrc2")
+        guard TestCamera.patterns.contains(pattern) else {
+            throw PluginConfigError(key: "\(key).pattern", problem: "expected one of \(TestCamera.patterns.joined(separator: ", "))")
+        }
+    }
+
+    static func isValidID(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard let first = u.first, first >= 0x61, first <= 0x7A, u.count <= 64 else { return false }
+        return u.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+
+    var info: CameraInfo {
+        CameraInfo(device: device, status: .connected, name: "Test pattern \(name) (\(pattern))", resolution: "\(width)x\(height)", fps: fps,
+                   driver: "lavfi", busInfo: "virtual", stableID: "lavfi:\(device)")
+    }
+
+    /// Real-time (`-re`) lavfi input at the configured size and rate.
+    var input: CaptureInput {
+        let source = "\(pattern)=size=\(width)x\(height):rate=\(fps)"
+        return CaptureInput(ffmpegArguments: ["-re", "-f", "lavfi", "-i", source], resolution: "\(width)x\(height)", fps: fps)
+    }
+}
+
+/// The ``CameraSource``: a fixed set of always-connected cameras.
+final class TestPatternSource: CameraSource {
+    let sourceName = "test_pattern"
+    let cameras: [TestCamera]
+    init(cameras: [TestCamera]) { self.cameras = cameras }
+
+    func start(_ sink: any CameraEventSink) async throws {}
+    func cameras() async -> [CameraInfo] { cameras.map(\.info) }
+
+    func capabilities(of device: String) async throws -> CameraCapabilities {
+        let cam = try find(device)
+        return CameraCapabilities(formats: ["YUV420P"], resolutions: ["\(cam.width)x\(cam.height)"], fpsOptions: [cam.fps],
+                                  frameRates: [String(cam.fps)], capabilities: ["video_capture", "virtual"], validationStatus: "confirmed")
+    }
+
+    func captureInput(for device: String) async throws -> CaptureInput { try find(device).input }
+
+    func stop() async {}
+
+    func find(_ device: String) throws -> TestCamera {
+        guard let c = cameras.first(where: { $0.device == device }) else { throw RPCError.notFound(resource: "camera", id: device) }
+        return c
+    }
+}
