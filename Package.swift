@@ -50,5 +50,6 @@ let package = Package(
         .testTarget(name: "WireProtocolsTests", dependencies: ["WireProtocols", "Codecs", api]),
         .testTarget(name: "HostCoreTests", dependencies: ["HostCore", "WireProtocols", api]),
         .testTarget(name: "PluginCoreTests", dependencies: ["JWTAuthCore", api]),
+        .testTarget(name: "PluginAPITests", dependencies: [api]),
     ] + pluginTargets
 )
