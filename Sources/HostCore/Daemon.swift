@@ -79,30 +79,28 @@ public enum Daemon {
         let sessions = SessionRegistry()
         let events = EventBus(sessions: sessions)
         let plugins = PluginHost()
+        let cameras = CameraDirectory(events: events, logger: logger)
+        let services = HostServices(config: config, methods: methods, sessions: sessions, events: events, plugins: plugins,
+                                    cameras: cameras, logger: logger)
+        do {
+            // The core's methods first: a plugin that claims one of their names fails, not the core.
+            try CoreMethods.register(methods.registry(owner: "core"), services)
+        } catch {
+            logger.critical("start-up stopped: \(error)")
+            return .config
+        }
         let baseDir = FileIO.dirname(pluginsPath)
         do {
-            try await plugins.loadAll(entries, dirs: pluginDirs(config, baseDir: baseDir), baseDir: baseDir, logger: logger) { entry in
+            try await plugins.loadAll(entries, dirs: pluginDirs(config, baseDir: baseDir), baseDir: baseDir, logger: logger, makeContext: { entry, registry in
                 HostPluginContext(pluginName: entry.name, config: entry.config, logger: Logger(label: entry.name, handler: sink),
-                                  events: events, methods: methods.registry(owner: "plugin \(entry.name)"), mode: config.mode, env: env)
-            }
+                                  events: events, methods: registry, mode: config.mode, env: env)
+            }, methods: methods)
         } catch {
             logger.critical("start-up stopped: \(error)")
             return .config
         }
         let caps = plugins.capabilities
-        let cameras = CameraDirectory(sources: caps.cameraSources, events: events, logger: logger)
-        let services = HostServices(config: config, methods: methods, sessions: sessions, events: events, plugins: plugins,
-                                    cameras: cameras, logger: logger)
-        do {
-            let core = methods.registry(owner: "core")
-            try SystemMethods.register(core, services)
-            try CameraMethods.register(core, services)
-            try PendingMethods.register(core)
-        } catch {
-            logger.critical("start-up stopped: \(error)")
-            return .config
-        }
-        await cameras.start(streamURLs: { services.streamURLs($0) })
+        await cameras.start(caps.cameraSources, streamURLs: { services.streamURLs($0) })
 
         let ready = Atomic<Bool>(false)
         let router = HTTPRouter()

@@ -306,3 +306,17 @@ def close_code(payload):
     if len(payload) < 2:
         return None
     return struct.unpack("!H", payload[:2])[0]
+
+
+def collect_messages(ws: RawWS, seconds=0.3):
+    """Every JSON message that arrives within `seconds` (pings answered)."""
+    out = []
+    deadline = time.time() + seconds
+    while True:
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            return out
+        try:
+            out.append(json.loads(ws.recv_message(timeout=remaining)))
+        except socket.timeout:
+            return out

@@ -9,18 +9,20 @@ public final class CameraDirectory: Sendable {
         var sourceIndex: Int
     }
     private let cameras = Mutex<[String: Entry]>([:])
+    private let sourceList = Mutex<[(plugin: String, source: any CameraSource)]>([])
     private let events: EventBus
     private let logger: Logger
-    let sources: [(plugin: String, source: any CameraSource)]
 
-    init(sources: [(plugin: String, source: any CameraSource)], events: EventBus, logger: Logger) {
-        self.sources = sources
+    init(events: EventBus, logger: Logger) {
         self.events = events
         self.logger = logger
     }
 
+    var sources: [(plugin: String, source: any CameraSource)] { sourceList.withLock { $0 } }
+
     /// Starts every source and seeds the list; a source that fails to start is logged and skipped.
-    func start(streamURLs: @escaping @Sendable (String) -> StreamURLs?) async {
+    func start(_ sources: [(plugin: String, source: any CameraSource)], streamURLs: @escaping @Sendable (String) -> StreamURLs?) async {
+        sourceList.withLock { $0 = sources }
         for (i, s) in sources.enumerated() {
             let sink = SourceSink(directory: self, sourceIndex: i, streamURLs: streamURLs)
             do {
@@ -42,8 +44,9 @@ public final class CameraDirectory: Sendable {
 
     /// The source that owns `device`.
     public func source(of device: String) -> (any CameraSource)? {
-        guard let i = cameras.withLock({ $0[device]?.sourceIndex }), i < sources.count else { return nil }
-        return sources[i].source
+        guard let i = cameras.withLock({ $0[device]?.sourceIndex }) else { return nil }
+        let all = sources
+        return i < all.count ? all[i].source : nil
     }
 
     func apply(_ cam: CameraInfo, change: CameraChange, sourceIndex: Int, urls: @Sendable (String) -> StreamURLs?, announce: Bool = true) {

@@ -40,7 +40,7 @@ public final class PluginHost: Sendable {
 
     /// Loads every entry in order; logs one line per plugin with its status.
     public func loadAll(_ entries: [PluginEntry], dirs: [String], baseDir: String, logger: Logger,
-                        makeContext: (PluginEntry) -> any PluginContext) async throws(RequiredPluginFailed) {
+                        makeContext: (PluginEntry, OwnedRegistry) -> any PluginContext, methods: MethodTable) async throws(RequiredPluginFailed) {
         for entry in entries {
             guard entry.enabled else {
                 record(PluginStatus(name: entry.name, library: entry.library, path: nil, state: .disabled, required: entry.required,
@@ -54,14 +54,22 @@ public final class PluginHost: Sendable {
                 path = resolved
                 let lib = try PluginLoader.load(path: resolved)
                 let caps: PluginCapabilities
-                do { caps = try await lib.plugin.activate(makeContext(entry)) } catch {
+                let registry = methods.stagedRegistry(owner: "plugin \(entry.name)")
+                do { caps = try await lib.plugin.activate(makeContext(entry, registry)) } catch {
+                    await lib.plugin.shutdown()
                     throw PluginLoadError.activationFailed(path: resolved, message: "\(error)")
                 }
-                do throws(CapabilityConflict) {
-                    try state.withLock { s throws(CapabilityConflict) in try s.capabilities.add(caps, from: entry.name) }
+                do {
+                    // Capabilities and methods are taken together or not at all.
+                    try state.withLock { s in
+                        var combined = s.capabilities
+                        try combined.add(caps, from: entry.name)
+                        try registry.commit()
+                        s.capabilities = combined
+                    }
                 } catch {
                     await lib.plugin.shutdown()
-                    throw PluginLoadError.activationFailed(path: resolved, message: error.description)
+                    throw PluginLoadError.activationFailed(path: resolved, message: "\(error)")
                 }
                 let info = lib.plugin.info
                 state.withLock { $0.plugins.append((entry.name, lib.plugin)) }

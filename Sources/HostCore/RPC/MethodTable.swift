@@ -40,22 +40,69 @@ public final class MethodTable: Sendable {
     /// Every entry, sorted by name (for discovery and tests).
     public func all() -> [MethodEntry] { entries.withLock { Array($0.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
 
-    /// A registry that registers under `owner`.
-    public func registry(owner: String) -> OwnedRegistry { OwnedRegistry(table: self, owner: owner) }
+    /// A registry that registers under `owner` straight into the table.
+    public func registry(owner: String) -> OwnedRegistry { OwnedRegistry(table: self, owner: owner, staged: false) }
+
+    /// A registry that only collects; ``OwnedRegistry/commit()`` adds everything or nothing
+    /// (a plugin whose activation fails leaves no methods behind).
+    public func stagedRegistry(owner: String) -> OwnedRegistry { OwnedRegistry(table: self, owner: owner, staged: true) }
+
+    /// Adds entries all together, or none when one name is taken.
+    func addAll(_ new: [MethodEntry]) throws(DuplicateMethodError) {
+        let clash: (String, String, String)? = entries.withLock { table in
+            var seen: [String: String] = [:]
+            for e in new {
+                if let first = table[e.descriptor.name]?.owner ?? seen[e.descriptor.name] { return (e.descriptor.name, first, e.owner) }
+                seen[e.descriptor.name] = e.owner
+            }
+            for e in new { table[e.descriptor.name] = e }
+            return nil
+        }
+        if let (name, first, second) = clash { throw DuplicateMethodError(method: name, firstOwner: first, secondOwner: second) }
+    }
 }
 
 /// ``MethodRegistry`` for one owner (the core or a plugin).
 public final class OwnedRegistry: MethodRegistry {
     let table: MethodTable
     let owner: String
-    init(table: MethodTable, owner: String) {
+    let staged: Bool
+    private let pending = Mutex<[MethodEntry]>([])
+
+    init(table: MethodTable, owner: String, staged: Bool) {
         self.table = table
         self.owner = owner
+        self.staged = staged
     }
+
     public func register(_ descriptor: MethodDescriptor, handler: @escaping RPCHandler) throws {
-        try table.add(MethodEntry(descriptor: descriptor, owner: owner, implementation: .async(handler)))
+        try add(MethodEntry(descriptor: descriptor, owner: owner, implementation: .async(handler)))
     }
+
     public func registerInline(_ descriptor: MethodDescriptor, handler: @escaping RPCInlineHandler) throws {
-        try table.add(MethodEntry(descriptor: descriptor, owner: owner, implementation: .inline(handler)))
+        try add(MethodEntry(descriptor: descriptor, owner: owner, implementation: .inline(handler)))
+    }
+
+    private func add(_ entry: MethodEntry) throws(DuplicateMethodError) {
+        guard staged else { return try table.add(entry) }
+        // Report a clash at once, so the plugin's activate sees it where it registered.
+        if let existing = table.lookup(entry.descriptor.name) {
+            throw DuplicateMethodError(method: entry.descriptor.name, firstOwner: existing.owner, secondOwner: owner)
+        }
+        let dup = pending.withLock { p in
+            if p.contains(where: { $0.descriptor.name == entry.descriptor.name }) { return true }
+            p.append(entry)
+            return false
+        }
+        if dup { throw DuplicateMethodError(method: entry.descriptor.name, firstOwner: owner, secondOwner: owner) }
+    }
+
+    /// Adds what was staged to the table (all or nothing).
+    func commit() throws(DuplicateMethodError) {
+        try table.addAll(pending.withLock { p in
+            let all = p
+            p.removeAll()
+            return all
+        })
     }
 }

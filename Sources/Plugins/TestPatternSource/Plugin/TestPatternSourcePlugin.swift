@@ -28,6 +28,10 @@ final class TestPatternSourcePlugin: Plugin {
         let ids = specs.map(\.device)
         if Set(ids).count != ids.count { throw PluginConfigError(key: "cameras", problem: "camera names must be unique") }
         context.logger.info("\(specs.count) test-pattern camera(s): \(ids.joined(separator: ", "))")
+        let listed: JSONValue = .array(specs.map { .object(["device": .string($0.device), "pattern": .string($0.pattern),
+                                                            "ffmpeg_input": .array($0.input.ffmpegArguments.map(JSONValue.string))]) })
+        try context.methods.registerInline(MethodDescriptor("test_pattern.list", role: .viewer,
+                                                            summary: "The virtual cameras and the FFmpeg input each one reads.")) { _ in listed }
         return PluginCapabilities(cameraSources: [TestPatternSource(cameras: specs)])
     }
 
