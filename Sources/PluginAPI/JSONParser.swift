@@ -166,6 +166,8 @@ struct JSONByteParser {
         // Non-integers and out-of-range integers: the stdlib parser is correctly rounded.
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: base[start..<pos]), as: UTF8.self)
         guard let d = Double(text) else { throw fail("invalid number") }
+        // 1e400 would become infinity, which JSON cannot write back: refuse it here.
+        guard d.isFinite else { pos = start; throw fail("number out of range") }
         return .double(d)
     }
 

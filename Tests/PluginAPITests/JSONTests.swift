@@ -16,7 +16,7 @@ import Testing
         #expect(try JSONValue.parse(#""\/\b\f\r\t""#) == "/\u{08}\u{0C}\r\t")
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "tru", "\"\\x\"", "\"\u{01}\"", "\"\\ud834\"", "\"\\udd1e\"",
+    @Test(arguments: ["", "1e400", "-1E999", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", "tru", "\"\\x\"", "\"\u{01}\"", "\"\\ud834\"", "\"\\udd1e\"",
                       "[1] x", "{\"a\" 1}", "nul", "1e", "\"abc"])
     func rejectsInvalid(text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue.parse(text) }

@@ -5,10 +5,10 @@ shutdown, slow-reader and connection-limit tests start their own with the settin
 Protocol violations are sent with hand-built frames on a raw socket (rawws.py).
 """
 import json
+import select
 import signal
 import socket
 import struct
-import threading
 import time
 
 import pytest
@@ -138,6 +138,13 @@ def test_handshake_without_origin_is_101(srv):
     st, headers, s, _ = handshake(srv.port, upgrade_request())
     s.close()
     assert st == 101
+
+
+def test_handshake_any_origin_allowed_when_list_is_empty(daemon_factory):
+    d = daemon_factory().start()  # security.allowed_origins defaults to []
+    st, headers, s, _ = handshake(d.port, upgrade_request(extra=[("Origin", "https://anything.example")]))
+    s.close()
+    assert st == 101, (st, headers)
 
 
 def test_frames_sent_with_the_handshake_are_processed(srv):
@@ -393,6 +400,50 @@ def test_keepalive_client_answering_pings_stays_connected(daemon_factory):
         ws.close_socket()
 
 
+def test_keepalive_clients_answering_with_small_latencies_stay_connected(daemon_factory):
+    # Real clients answer a ping a few milliseconds after it arrives. Several clients, each
+    # answering every ping within 0-4 ms, must all stay connected: a client that answered
+    # every ping it was sent has done all the contract asks of it.
+    d = daemon_factory(config=KEEPALIVE).start()
+    delays = [i * 0.000125 for i in range(33)]
+    clients = [RawWS(d.port) for _ in delays]
+    try:
+        pings = [0] * len(clients)
+        closed_at = {}
+        due = []  # (when, client index, payload)
+        t0 = time.time()
+        end = t0 + 4.5
+        while time.time() < end:
+            now = time.time()
+            for item in [x for x in due if x[0] <= now]:
+                due.remove(item)
+                if item[1] not in closed_at:
+                    clients[item[1]].send(OP_PONG, item[2])
+            live = [c.sock for i, c in enumerate(clients) if i not in closed_at]
+            wait = min([end - now] + [x[0] - now for x in due])
+            readable, _, _ = select.select(live, [], [], max(0.0, wait))
+            for sock in readable:
+                i = next(k for k, c in enumerate(clients) if c.sock is sock)
+                try:
+                    _, op, payload = clients[i].recv_frame(timeout=0.5)
+                except Closed:
+                    closed_at[i] = round(time.time() - t0, 3)
+                    continue
+                assert op == OP_PING, f"unexpected frame {op}"
+                pings[i] += 1
+                due.append((time.time() + delays[i], i, payload))
+        assert not closed_at, (f"clients that answered every ping were disconnected: "
+                               f"{ {f'{delays[i] * 1000:.2f} ms': t for i, t in closed_at.items()} } (s after connect); "
+                               f"pings received per client: {pings}")
+        assert min(pings) >= 2, pings
+        for i, c in enumerate(clients):
+            c.send_text(ping_json(i))
+            assert c.recv_json() == pong(i)
+    finally:
+        for c in clients:
+            c.close_socket()
+
+
 def test_keepalive_silent_client_is_disconnected(daemon_factory):
     d = daemon_factory(config=KEEPALIVE).start()
     ws = RawWS(d.port)
@@ -491,7 +542,7 @@ def flood(port, frames, deadline_s=10):
     return c, sent_all
 
 
-def assert_disconnected(c: RawWS, timeout=6.0):
+def assert_disconnected(c: RawWS, timeout=4.0):
     """Drains what the server sent; the stream must end in EOF or a reset, not stall."""
     deadline = time.time() + timeout
     c.sock.settimeout(0.5)

@@ -312,6 +312,7 @@ final class NetworkServer {
 
     private func append(_ c: Connection, _ bytes: [UInt8]) {
         c.out.append(contentsOf: bytes)
+        checkOutbound(c)  // pongs and pipelined HTTP responses count against the bound too
     }
 
     /// A client that does not read its replies: close it with 1008 rather than buffer forever.

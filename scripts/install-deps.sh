@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing camera-service needs, only what is missing:
+# Debian/Ubuntu packages with apt-get, the Python test tools into .venv with pip.
+# Usage: scripts/install-deps.sh [run|test]   (test also sets up the Python venv)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+what="${1:-run}"
+
+packages=(pkg-config libyaml-dev libssl-dev libudev-dev libv4l-dev linux-libc-dev gcc binutils ffmpeg curl openssl)
+if [ "$what" = test ]; then
+    packages+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good v4l-utils)
+    # Python may come from elsewhere (e.g. pyenv): only ask apt when no usable one is there.
+    python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3 python3-venv)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "install-deps: apt-get install ${missing[*]}" >&2
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+    # Debian 13 / Ubuntu 25.04 and later package the toolchain; older releases need swift.org's.
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    if apt-cache show swiftlang >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq swiftlang >/dev/null
+    else
+        echo "install-deps: no Swift toolchain found and none packaged for this release;" >&2
+        echo "  install Swift 6 from https://www.swift.org/install/linux/ and put it on PATH" >&2
+        exit 1
+    fi
+fi
+
+if [ "$what" = test ]; then
+    if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+    if ! .venv/bin/python -c 'import websockets, jwt, pytest' 2>/dev/null; then
+        echo "install-deps: pip install -r Tests/requirements.txt" >&2
+        .venv/bin/pip install -q -r Tests/requirements.txt
+    fi
+fi
