@@ -226,7 +226,10 @@ public struct WebSocketSession: Sendable {
     }
 }
 
-/// Server keepalive: ping after `interval` of silence, give up after `timeout` of silence.
+/// Server keepalive: ping after `interval` of silence; give up when that ping has gone
+/// unanswered for `timeout - interval` (so with 30 s / 60 s a dead peer is dropped 60 s after
+/// it last spoke). Measuring from the ping, not from the silence, means a client that answers
+/// every ping is never dropped, however coarse the caller's tick.
 public struct WebSocketKeepalive: Sendable {
     public let interval: Double
     public let timeout: Double
@@ -253,14 +256,13 @@ public struct WebSocketKeepalive: Sendable {
 
     /// Call periodically.
     public mutating func tick(now: Double) -> Action {
-        let silent = now - lastHeard
-        if silent >= timeout { return .timedOut }
-        if silent >= interval && pingSentAt == nil {
-            pingSentAt = now
-            var out: [UInt8] = []
-            WebSocketFrameEncoder.append(opcode: .ping, payload: Array("keepalive".utf8), to: &out)
-            return .sendPing(out)
+        if let sent = pingSentAt {
+            return now - sent >= max(timeout - interval, 0) ? .timedOut : .none
         }
-        return .none
+        guard now - lastHeard >= interval else { return .none }
+        pingSentAt = now
+        var out: [UInt8] = []
+        WebSocketFrameEncoder.append(opcode: .ping, payload: Array("keepalive".utf8), to: &out)
+        return .sendPing(out)
     }
 }

@@ -182,8 +182,23 @@ import WireProtocols
         #expect(k.tick(now: 10) == .none)
         guard case .sendPing = k.tick(now: 31) else { Issue.record("expected a ping"); return }
         #expect(k.tick(now: 40) == .none)  // one ping outstanding at a time
+        #expect(k.tick(now: 60) == .none)  // the peer gets timeout - interval after the ping
         #expect(k.tick(now: 61) == .timedOut)
         k.heard(at: 61)
         #expect(k.tick(now: 62) == .none)
+    }
+
+    @Test func coarseTicksNeverDropAClientThatAnswers() {
+        // interval 1 s, timeout 1.5 s, ticks 1 s apart: the client answers each ping 50 ms later.
+        var k = WebSocketKeepalive(interval: 1, timeout: 1.5, now: 0)
+        var now = 0.0
+        for _ in 0..<20 {
+            now += 0.99
+            switch k.tick(now: now) {
+            case .sendPing: k.heard(at: now + 0.05)
+            case .timedOut: Issue.record("dropped at \(now)"); return
+            case .none: break
+            }
+        }
     }
 }

@@ -268,3 +268,37 @@ def test_request_body_within_limit_is_read_and_connection_reused(srv):
            + get(srv.port, "/health/live", b"Connection: close\r\n"))
     rs = parse_responses(http_exchange(srv.port, raw))
     assert [r.status for r in rs] == [405, 200]
+
+
+def test_pipelining_client_that_never_reads_is_disconnected(daemon_factory):
+    # Responses to pipelined requests are queued like WebSocket replies: a client that keeps
+    # pipelining and never reads hits the bounded outbound queue instead of growing the
+    # server's memory, and other clients are still served.
+    d = daemon_factory(config={"server": {"max_outbound_bytes": 4096}}).start()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(2)
+    s.connect(("127.0.0.1", d.port))
+    try:
+        req = get(d.port, "/health")
+        try:
+            for _ in range(200):
+                s.sendall(req * 100)
+        except OSError:
+            pass  # the server closed on us: what this test wants
+        r = curl(d.http + "/health/live")
+        assert r.status == 200 and r.json() == {"alive": True}
+        deadline = time.time() + 4
+        s.settimeout(0.5)
+        while True:
+            assert time.time() < deadline, "pipelining client that never reads was never disconnected"
+            try:
+                chunk = s.recv(1 << 20)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+    finally:
+        s.close()

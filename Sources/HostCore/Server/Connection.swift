@@ -13,6 +13,9 @@ final class Connection {
     /// Bytes waiting to be written, from `outPos` on.
     var out: [UInt8] = []
     var outPos = 0
+    /// Where WebSocket frames start in `out` (after a queued 101 response), so the queue can
+    /// be cut at a frame boundary.
+    var framesStart = 0
     /// Whether EPOLLOUT is registered (the socket buffer was full).
     var pollingOut = false
     /// Close the socket once `out` is written.

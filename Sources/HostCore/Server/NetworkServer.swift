@@ -63,6 +63,8 @@ final class NetworkServer {
     private var drainDeadline = 0.0
     private var finished = false
     private var nextTick = 0.0
+    /// Timer resolution: 1 s, finer when pings are more frequent (so a 1 s interval means ~1 s).
+    private let tickPeriod: Double
 
     init(settings: NetworkSettings, listenFD: Int32, handle: LoopHandle, dispatcher: RPCDispatcher, router: HTTPRouter,
          observer: any ConnectionObserver, logger: Logger) throws(SystemError) {
@@ -73,6 +75,7 @@ final class NetworkServer {
         self.router = router
         self.observer = observer
         self.logger = logger
+        tickPeriod = min(1.0, settings.pingInterval / 4)
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw SystemError("epoll_create1") }
         var lim = rlimit()
@@ -104,7 +107,7 @@ final class NetworkServer {
     /// Runs until shutdown has finished.
     func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
-        nextTick = Clock.monotonic() + 1
+        nextTick = Clock.monotonic() + tickPeriod
         while !finished {
             let now = Clock.monotonic()
             let timeoutMs = draining ? 50 : max(0, Int32((nextTick - now) * 1000) + 1)
@@ -130,7 +133,7 @@ final class NetworkServer {
             let after = Clock.monotonic()
             if after >= nextTick {
                 tick(after)
-                nextTick = after + 1
+                nextTick = after + tickPeriod
             }
             if draining { progressShutdown(after) }
         }
@@ -262,6 +265,7 @@ final class NetworkServer {
             respond(c, response, keepAlive: false, headOnly: false)
         case .accept(let response):
             append(c, response.serialize(keepAlive: true))
+            c.framesStart = c.out.count
             let leftover = c.http?.takeRemainder() ?? []
             c.http = nil
             c.ws = WebSocketSession(limits: WebSocketLimits(maxMessageBytes: settings.maxMessageBytes), initialBytes: leftover)
@@ -320,15 +324,42 @@ final class NetworkServer {
         guard c.pendingBytes > settings.maxOutboundBytes, !c.closeAfterFlush else { return }
         logger.warning("closing connection \(c.id) (\(c.remote)): outbound queue over \(settings.maxOutboundBytes) bytes (slow reader)")
         observer.rejected(reason: "slow_consumer")
-        if c.outPos == 0, let frame = c.ws?.initiateClose(code: WebSocketCloseCode.policyViolation, reason: "outbound queue full") {
-            // Nothing of the queue has started to go out: drop it and say why.
-            c.out = frame
+        if c.ws != nil, let keep = frameBoundary(c), let frame = c.ws?.initiateClose(code: WebSocketCloseCode.policyViolation, reason: "outbound queue full") {
+            // Finish the frame on the wire, drop the rest, say why.
+            c.out.removeSubrange(keep...)
+            c.out.append(contentsOf: frame)
         } else {
             c.out.removeAll()
             c.outPos = 0
         }
         c.closeAfterFlush = true
         c.deadline = Clock.monotonic() + 2
+    }
+
+    /// The end of the frame being written (or `outPos` when it sits between frames); frames
+    /// are walked from `framesStart`, which is always a frame start. Nil when the headers do
+    /// not add up (never expected; the caller then drops the queue).
+    private func frameBoundary(_ c: Connection) -> Int? {
+        var at = max(c.framesStart, 0)
+        if c.outPos <= at { return at }
+        while at < c.out.count {
+            guard at + 2 <= c.out.count else { return nil }
+            let len = Int(c.out[at + 1] & 0x7F)
+            var header = 2, payload = len
+            if len == 126 {
+                guard at + 4 <= c.out.count else { return nil }
+                header = 4
+                payload = Int(c.out[at + 2]) << 8 | Int(c.out[at + 3])
+            } else if len == 127 {
+                guard at + 10 <= c.out.count else { return nil }
+                header = 10
+                payload = 0
+                for i in 2..<10 { payload = payload << 8 | Int(c.out[at + i]) }
+            }
+            at += header + payload
+            if at >= c.outPos { return at <= c.out.count ? at : nil }
+        }
+        return nil
     }
 
     private func flush(_ c: Connection) {
@@ -350,6 +381,7 @@ final class NetworkServer {
         }
         if c.out.capacity > 64 * 1024 { c.out = [] } else { c.out.removeAll(keepingCapacity: true) }
         c.outPos = 0
+        c.framesStart = 0
         if c.pollingOut {
             c.pollingOut = false
             modify(c.fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
