@@ -28,10 +28,16 @@
  *    frame - a gap in v4l2_buffer.sequence - when none is queued), like a
  *    real driver.
  *
- *  - The node file is re-checked on every ioctl: if it was deleted the
- *    device is "unplugged" (ENODEV, and a streaming fd wakes pollers); if it
- *    was rewritten, the live keys (wedge, delay_ms, fail, busy) take effect
- *    on already-open fds.
+ *  - The node file is re-read on every ioctl and every frame: if it was
+ *    deleted the device is "unplugged" (ENODEV, and a streaming fd wakes
+ *    pollers); if it was rewritten, the live keys (wedge, delay_ms, fail,
+ *    busy) take effect on already-open fds.
+ *
+ *  - Nodes must also *look* like V4L2 nodes: stat()/fstat() report a
+ *    character device (major 81, minor N for video<N>) and
+ *    /sys/dev/char/81:N/uevent is served with DEVNAME=video<N>, which is how
+ *    v4l2-ctl decides what a node is.  read()/write() on a fake fd fail with
+ *    EINVAL, as on a driver without V4L2_CAP_READWRITE.
  *
  *  - One global mutex guards the fd table and all per-fd state.  Entries are
  *    reference counted so that close() from one thread cannot free state that
@@ -84,6 +90,8 @@ static int (*real___open64_2)(const char *, int);
 static int (*real___openat_2)(int, const char *, int);
 static int (*real___openat64_2)(int, const char *, int);
 static int (*real_close)(int);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_write)(int, const void *, size_t);
 static int (*real_ioctl)(int, unsigned long, ...);
 static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
 static void *(*real_mmap64)(void *, size_t, int, int, int, off_t);
@@ -103,6 +111,8 @@ static void resolve_real(void)
     RESOLVE(__openat_2);
     RESOLVE(__openat64_2);
     RESOLVE(close);
+    RESOLVE(read);
+    RESOLVE(write);
     RESOLVE(ioctl);
     RESOLVE(mmap);
     RESOLVE(mmap64);
@@ -343,7 +353,7 @@ static int load_config(const char *path, struct config *c)
         return ENOMEM;
     }
     size_t n = 0;
-    for (ssize_t r; n < cap - 1 && (r = read(fd, text + n, cap - 1 - n)) != 0;) {
+    for (ssize_t r; n < cap - 1 && (r = real_read(fd, text + n, cap - 1 - n)) != 0;) {
         if (r < 0) {
             if (errno == EINTR) continue;
             int e = errno;
@@ -472,7 +482,8 @@ struct fake {
     struct fake *next;
     int fd;                /* the eventfd given to the application */
     unsigned refs;         /* table reference + in-flight calls */
-    bool closed, gone;     /* closed by the app / node unplugged */
+    bool closed;           /* closed by the application */
+    int dead;              /* errno once the stream died (unplug, fail=) */
     char path[PATH_MAX];   /* canonical node path */
     enum kind name_kind;   /* video<N> or media<N>: picks the st_rdev major */
     unsigned num;          /* N */
@@ -506,9 +517,21 @@ static pthread_condattr_t g_condattr;
 static struct fake *g_list;
 static atomic_int g_count; /* fast path: no fake fds -> no locking at all */
 
+/* fork(): hold the lock across it so the child never inherits it locked.
+ * Producer threads do not survive into the child, so there the streams
+ * simply stop (DQBUF waits forever / EAGAIN) until STREAMOFF or close. */
+static void atfork_prepare(void) { pthread_mutex_lock(&g_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&g_lock); }
+static void atfork_child(void)
+{
+    for (struct fake *f = g_list; f; f = f->next) f->producer_running = f->joining = false;
+    pthread_mutex_unlock(&g_lock);
+}
+
 __attribute__((constructor)) static void fake_init(void)
 {
     resolve_real();
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
     pthread_condattr_init(&g_condattr);
     pthread_condattr_setclock(&g_condattr, CLOCK_MONOTONIC);
     pthread_cond_init(&g_cond, &g_condattr);
@@ -562,27 +585,32 @@ static void fake_put(struct fake *f)
     pthread_mutex_unlock(&g_lock);
 }
 
-/* Re-stat the node: deleted means unplugged; a rewrite updates the live keys.
+/* Re-read the node: deleted means unplugged; a rewrite updates the live keys.
+ * The file is re-read every time rather than only on an mtime change:
+ * timestamps are jiffy-coarse, so "wedge=1" then "wedge=0" written within a
+ * few ms would otherwise be missed, and a re-read costs microseconds.
  * Caller holds g_lock.  Returns 0 or the errno the device now fails with. */
 static int refresh_locked(struct fake *f)
 {
     struct stat st;
-    if (f->gone) return ENODEV;
+    if (f->dead) return f->dead;
     if (raw_stat(f->path, &st) != 0) return ENODEV;
-    if (st.st_ino != f->seen.st_ino || st.st_dev != f->seen.st_dev || st.st_size != f->seen.st_size ||
-        st.st_mtim.tv_sec != f->seen.st_mtim.tv_sec || st.st_mtim.tv_nsec != f->seen.st_mtim.tv_nsec) {
-        struct config *c = malloc(sizeof(*c));
-        if (c && load_config(f->path, c) == 0) {
-            f->cfg.wedge = c->wedge;
-            f->cfg.busy = c->busy;
-            f->cfg.fail = c->fail;
-            f->cfg.delay_ms = c->delay_ms;
-            LOG("%s reloaded: wedge=%d busy=%d fail=%d delay_ms=%u", f->path, c->wedge, c->busy, c->fail,
-                c->delay_ms);
-        }
+    f->seen = st;
+    struct config *c = malloc(sizeof(*c));
+    int err = c ? load_config(f->path, c) : ENOMEM;
+    if (err == ENOENT) {
         free(c);
-        f->seen = st;
+        return ENODEV;
     }
+    if (!err && (c->wedge != f->cfg.wedge || c->busy != f->cfg.busy || c->fail != f->cfg.fail ||
+                 c->delay_ms != f->cfg.delay_ms)) {
+        f->cfg.wedge = c->wedge;
+        f->cfg.busy = c->busy;
+        f->cfg.fail = c->fail;
+        f->cfg.delay_ms = c->delay_ms;
+        LOG("%s changed: wedge=%d busy=%d fail=%d delay_ms=%u", f->path, c->wedge, c->busy, c->fail, c->delay_ms);
+    }
+    free(c);
     return f->cfg.fail;
 }
 
@@ -796,7 +824,7 @@ static void produce_locked(struct fake *f)
     b->ts.tv_usec = now.tv_nsec / 1000;
     f->done[f->ndone++] = idx;
     uint64_t one = 1;
-    if (write(f->fd, &one, sizeof(one)) != sizeof(one)) LOG("fd %d: eventfd write failed", f->fd);
+    if (real_write(f->fd, &one, sizeof(one)) != sizeof(one)) LOG("fd %d: eventfd write failed", f->fd);
     pthread_cond_broadcast(&g_cond);
 }
 
@@ -822,13 +850,14 @@ static void *producer_main(void *arg)
         timespec_add(&next, &ival);
         while (!f->stop && pthread_cond_timedwait(&f->tick, &g_lock, &next) != ETIMEDOUT) {}
         if (f->stop) break;
-        if (refresh_locked(f) != 0) {
-            /* Unplugged mid-stream: make the fd readable so a poller wakes
-             * up and finds DQBUF failing with ENODEV. */
-            LOG("fd %d: node gone while streaming", f->fd);
-            f->gone = true;
+        int err = refresh_locked(f);
+        if (err) {
+            /* Unplugged (or fail=) mid-stream: make the fd readable so a
+             * poller wakes up and finds DQBUF failing with that errno. */
+            LOG("fd %d: stream died: %s", f->fd, strerror(err));
+            f->dead = err;
             uint64_t one = 1;
-            if (write(f->fd, &one, sizeof(one)) != sizeof(one)) LOG("fd %d: eventfd write failed", f->fd);
+            if (real_write(f->fd, &one, sizeof(one)) != sizeof(one)) LOG("fd %d: eventfd write failed", f->fd);
             pthread_cond_broadcast(&g_cond);
             break;
         }
@@ -1111,7 +1140,7 @@ static int do_dqbuf(struct fake *f, struct v4l2_buffer *b)
     if (b->type != buf_type(f) || b->memory != V4L2_MEMORY_MMAP) return EINVAL;
     for (;;) {
         if (f->closed) return EBADF;
-        if (f->gone) return ENODEV;
+        if (f->dead) return f->dead;
         if (!f->streaming) return EINVAL;
         if (f->ndone) break;
         int fl = fcntl(f->fd, F_GETFL);
@@ -1121,7 +1150,7 @@ static int do_dqbuf(struct fake *f, struct v4l2_buffer *b)
     unsigned idx = f->done[0];
     memmove(f->done, f->done + 1, --f->ndone * sizeof(f->done[0]));
     uint64_t v;
-    if (read(f->fd, &v, sizeof(v)) != sizeof(v)) LOG("fd %d: eventfd read failed", f->fd); /* semaphore: -1 */
+    if (real_read(f->fd, &v, sizeof(v)) != sizeof(v)) LOG("fd %d: eventfd read failed", f->fd); /* semaphore: -1 */
     f->buf[idx].state = BUF_DEQUEUED;
     fill_buffer(f, idx, b);
     return 0;
@@ -1131,7 +1160,7 @@ static void drain_done_locked(struct fake *f)
 {
     uint64_t v;
     for (; f->ndone; f->ndone--)
-        if (read(f->fd, &v, sizeof(v)) != sizeof(v)) break;
+        if (real_read(f->fd, &v, sizeof(v)) != sizeof(v)) break;
     f->ndone = 0;
 }
 
@@ -1316,7 +1345,7 @@ static int sysfs_uevent_fd(const char *path, int flags)
         return -1;
     }
     int n = snprintf(real, sizeof(real), "MAJOR=%u\nMINOR=%u\nDEVNAME=%s%u\n", maj, min, name, min);
-    if (write(fd, real, (size_t)n) != n || lseek(fd, 0, SEEK_SET) != 0) {
+    if (real_write(fd, real, (size_t)n) != n || lseek(fd, 0, SEEK_SET) != 0) {
         real_close(fd);
         errno = saved;
         return -1;
@@ -1370,7 +1399,8 @@ static int fake_open(const char *path, int flags)
     int fd = -1;
     struct fake *f = NULL;
     if (!err) {
-        fd = eventfd(0, EFD_SEMAPHORE | (flags & O_NONBLOCK ? EFD_NONBLOCK : 0) | (flags & O_CLOEXEC ? EFD_CLOEXEC : 0));
+        int efl = EFD_SEMAPHORE | (flags & O_NONBLOCK ? EFD_NONBLOCK : 0) | (flags & O_CLOEXEC ? EFD_CLOEXEC : 0);
+        fd = eventfd(0, efl);
         f = fd >= 0 ? calloc(1, sizeof(*f)) : NULL;
         if (!f) err = fd < 0 ? errno : ENOMEM;
     }
@@ -1449,6 +1479,10 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 }
 
 /* _FORTIFY_SOURCE builds call these instead of open() for non-constant flags. */
+int __open_2(const char *, int);
+int __open64_2(const char *, int);
+int __openat_2(int, const char *, int);
+int __openat64_2(int, const char *, int);
 EXPORT int __open_2(const char *path, int flags)
 {
     OPEN_BODY(AT_FDCWD, path, flags, real___open_2 ? real___open_2(path, flags) : real_open(path, flags));
@@ -1502,6 +1536,29 @@ EXPORT int close(int fd)
     return real_close(fd);
 }
 
+/* Our nodes do not offer V4L2_CAP_READWRITE, so like a real driver read()
+ * and write() fail with EINVAL.  This also stops a stray `cat`/`cp` of a node
+ * file under LD_PRELOAD from blocking forever on the eventfd. */
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    resolve_real();
+    struct fake *f = fake_get(fd);
+    if (!f) return real_read(fd, buf, n);
+    fake_put(f);
+    errno = EINVAL;
+    return -1;
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    resolve_real();
+    struct fake *f = fake_get(fd);
+    if (!f) return real_write(fd, buf, n);
+    fake_put(f);
+    errno = EINVAL;
+    return -1;
+}
+
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
     va_list ap;
@@ -1518,11 +1575,11 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
         fake_put(f);
         return real_ioctl(fd, req, arg);
     }
-    int err = wait_unwedged(f, NULL);
+    int err = wait_unwedged(f, NULL); /* also re-reads the node: unplug, fail=, delay_ms= */
     if (!err && !arg) err = EFAULT;
     if (!err) {
         pthread_mutex_lock(&g_lock);
-        err = f->closed ? EBADF : refresh_locked(f);
+        err = f->closed ? EBADF : f->dead;
         if (!err) err = dispatch_locked(f, req, arg);
         pthread_mutex_unlock(&g_lock);
     }
@@ -1645,24 +1702,35 @@ __attribute__((noinline)) static bool empty_path(const char *p) { return !p || !
 
 static int sys_fstat(int fd, void *st) { return (int)syscall(SYS_fstat, fd, st); }
 
+/* Each entry point has a static twin (fv_<name>) that the legacy and statx
+ * entry points call: calling the exported names instead could recurse
+ * through another interposer (sanitizers implement fstat via __fxstat). */
 #define DEFINE_PATH_STAT(name, type, nofollow)                          \
-    EXPORT int name(const char *path, struct type *st)                  \
+    static int fv_##name(const char *path, struct type *st)             \
     {                                                                   \
         int rc = sys_fstatat(AT_FDCWD, path, st, (nofollow));           \
         if (rc == 0) PATCH_PATH_STAT(AT_FDCWD, path, st);               \
         return rc;                                                      \
-    }
+    }                                                                   \
+    EXPORT int name(const char *path, struct type *st) { return fv_##name(path, st); }
 
 #define DEFINE_FD_STAT(name, type)                                      \
-    EXPORT int name(int fd, struct type *st)                            \
+    static int fv_##name(int fd, struct type *st)                       \
     {                                                                   \
         int rc = sys_fstat(fd, st);                                     \
         if (rc == 0) PATCH_FD_STAT(fd, st);                             \
         return rc;                                                      \
-    }
+    }                                                                   \
+    EXPORT int name(int fd, struct type *st) { return fv_##name(fd, st); }
 
 #define DEFINE_AT_STAT(name, type)                                      \
     EXPORT int name(int dirfd, const char *path, struct type *st, int flags) \
+    {                                                                   \
+        return fv_##name(dirfd, path, st, flags);                       \
+    }
+
+#define DEFINE_AT_STAT_IMPL(name, type)                                 \
+    static int fv_##name(int dirfd, const char *path, struct type *st, int flags) \
     {                                                                   \
         int rc = sys_fstatat(dirfd, path, st, flags);                   \
         if (rc != 0) return rc;                                         \
@@ -1679,6 +1747,8 @@ DEFINE_PATH_STAT(lstat, stat, AT_SYMLINK_NOFOLLOW)
 DEFINE_PATH_STAT(lstat64, stat64, AT_SYMLINK_NOFOLLOW)
 DEFINE_FD_STAT(fstat, stat)
 DEFINE_FD_STAT(fstat64, stat64)
+DEFINE_AT_STAT_IMPL(fstatat, stat)
+DEFINE_AT_STAT_IMPL(fstatat64, stat64)
 DEFINE_AT_STAT(fstatat, stat)
 DEFINE_AT_STAT(fstatat64, stat64)
 
@@ -1691,17 +1761,21 @@ int __fxstat(int, int, struct stat *);
 int __fxstat64(int, int, struct stat64 *);
 int __fxstatat(int, int, const char *, struct stat *, int);
 int __fxstatat64(int, int, const char *, struct stat64 *, int);
-EXPORT int __xstat(int ver, const char *p, struct stat *st) { (void)ver; return stat(p, st); }
-EXPORT int __xstat64(int ver, const char *p, struct stat64 *st) { (void)ver; return stat64(p, st); }
-EXPORT int __lxstat(int ver, const char *p, struct stat *st) { (void)ver; return lstat(p, st); }
-EXPORT int __lxstat64(int ver, const char *p, struct stat64 *st) { (void)ver; return lstat64(p, st); }
-EXPORT int __fxstat(int ver, int fd, struct stat *st) { (void)ver; return fstat(fd, st); }
-EXPORT int __fxstat64(int ver, int fd, struct stat64 *st) { (void)ver; return fstat64(fd, st); }
-EXPORT int __fxstatat(int ver, int d, const char *p, struct stat *st, int fl) { (void)ver; return fstatat(d, p, st, fl); }
+EXPORT int __xstat(int ver, const char *p, struct stat *st) { (void)ver; return fv_stat(p, st); }
+EXPORT int __xstat64(int ver, const char *p, struct stat64 *st) { (void)ver; return fv_stat64(p, st); }
+EXPORT int __lxstat(int ver, const char *p, struct stat *st) { (void)ver; return fv_lstat(p, st); }
+EXPORT int __lxstat64(int ver, const char *p, struct stat64 *st) { (void)ver; return fv_lstat64(p, st); }
+EXPORT int __fxstat(int ver, int fd, struct stat *st) { (void)ver; return fv_fstat(fd, st); }
+EXPORT int __fxstat64(int ver, int fd, struct stat64 *st) { (void)ver; return fv_fstat64(fd, st); }
+EXPORT int __fxstatat(int ver, int d, const char *p, struct stat *st, int fl)
+{
+    (void)ver;
+    return fv_fstatat(d, p, st, fl);
+}
 EXPORT int __fxstatat64(int ver, int d, const char *p, struct stat64 *st, int fl)
 {
     (void)ver;
-    return fstatat64(d, p, st, fl);
+    return fv_fstatat64(d, p, st, fl);
 }
 
 EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *stx)
@@ -1710,7 +1784,7 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, stru
     if (rc != 0 || !S_ISREG(stx->stx_mode)) return rc;
     /* Reuse the stat logic, then copy the patched fields over. */
     struct stat st;
-    if (fstatat(dirfd, path, &st, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) == 0 && S_ISCHR(st.st_mode)) {
+    if (fv_fstatat(dirfd, path, &st, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) == 0 && S_ISCHR(st.st_mode)) {
         stx->stx_mode = (uint16_t)st.st_mode;
         stx->stx_rdev_major = major(st.st_rdev);
         stx->stx_rdev_minor = minor(st.st_rdev);
