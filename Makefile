@@ -1,12 +1,12 @@
 # camera-service. `make run` and `make test` install what is missing first.
 FUZZ_SECONDS ?= 10
 
-.PHONY: run test build release deps test-deps unit integration fuzz bench clean
+.PHONY: run test build release deps test-deps unit integration fake-v4l2 fuzz bench clean
 
 run: release
 	scripts/run.sh
 
-test: test-deps build unit integration fuzz
+test: test-deps build unit integration fake-v4l2 fuzz
 
 deps:
 	scripts/install-deps.sh run
@@ -25,6 +25,9 @@ unit: build
 
 integration: build
 	.venv/bin/python -m pytest -q Tests/integration
+
+fake-v4l2:
+	FAKE_V4L2_REQUIRE_PEERS=1 $(MAKE) -C Tests/FakeV4L2 check
 
 fuzz: build
 	Tests/Fuzz/run.sh $(FUZZ_SECONDS)
