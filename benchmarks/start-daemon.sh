@@ -12,6 +12,8 @@ dir="$(mktemp -d /tmp/camera-service-bench.XXXXXX)"
 cat > "$dir/config.yaml" <<YAML
 server: {host: 127.0.0.1, port: $port, max_connections: 20000}
 logging: {level: warning}
+# Throughput runs, not limit tests: lift the per-connection rate limit (default 100/s).
+security: {rate_limit: {requests_per_second: 1000000000, burst: 1000000000}}
 YAML
 cat > "$dir/plugins.yaml" <<YAML
 plugins:

@@ -4,6 +4,7 @@ import HostCore
 /// camera-service command line: parse, then hand over to HostCore.
 let usage = """
     Usage: camera-service [--config FILE] [--check-config]
+           camera-service [--config FILE] COMMAND [ARGS…]
            camera-service --version | --help
 
     Options:
@@ -13,13 +14,17 @@ let usage = """
       --version         print the version and exit
       --help            print this help and exit
 
+    Commands come from the enabled plugins, e.g. (jwt_auth):
+      keys add --role ROLE [--expires 90d] [--description TEXT] | keys list | keys revoke ID
+      token --role ROLE --user NAME [--ttl 1h]
+    `camera-service COMMAND --help` prints a command's usage.
+
     Environment: CAMERA_SERVICE_<SECTION>_<KEY> overrides a config key, e.g. CAMERA_SERVICE_SERVER_PORT=18002.
     Exit codes: 0 clean shutdown, 1 runtime failure, 2 configuration or required plugin failure.
     """
 
 func fail(_ message: String) -> Never {
-    let text = Array("camera-service: \(message)\n\(usage)\n".utf8)
-    _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    printError("camera-service: \(message)\n\(usage)")
     exit(Daemon.ExitCode.config.rawValue)
 }
 
@@ -28,8 +33,9 @@ Daemon.installSignalHandlers()
 
 var configPath: String?
 var checkOnly = false
+var command: (name: String, arguments: [String])?
 var args = CommandLine.arguments.dropFirst()
-while let arg = args.popFirst() {
+while command == nil, let arg = args.popFirst() {
     switch arg {
     case "--help", "-h":
         print(usage)
@@ -43,10 +49,17 @@ while let arg = args.popFirst() {
     case "--check-config":
         checkOnly = true
     default:
-        if arg.hasPrefix("--config=") { configPath = String(arg.dropFirst("--config=".count)) } else { fail("unknown argument '\(arg)'") }
+        if arg.hasPrefix("--config=") {
+            configPath = String(arg.dropFirst("--config=".count))
+        } else if arg.hasPrefix("-") {
+            fail("unknown argument '\(arg)'")
+        } else {
+            command = (arg, Array(args))
+        }
     }
 }
 
 let env = FileIO.environment()
+if let command { exit(await Daemon.runCommand(command.name, arguments: command.arguments, configPath: configPath, env: env)) }
 if checkOnly { exit(Daemon.checkConfig(path: configPath, env: env).rawValue) }
 exit(await Daemon.run(configPath: configPath, env: env).rawValue)

@@ -56,6 +56,42 @@ public enum Daemon {
         }
     }
 
+    /// `camera-service <command> …`: runs a command an enabled plugin offers (e.g. `keys`,
+    /// `token` from jwt_auth) with that plugin's configuration, without starting the daemon.
+    public static func runCommand(_ name: String, arguments: [String], configPath: String?, env: [String: String]) async -> Int32 {
+        let loaded: (ServiceConfig, [PluginEntry], String)
+        switch loadConfig(path: configPath, env: env) {
+        case .failure(let e):
+            printError("config error: \(e)")
+            return ExitCode.config.rawValue
+        case .success(let v): loaded = v
+        }
+        let (config, entries, pluginsPath) = loaded
+        let baseDir = FileIO.dirname(pluginsPath)
+        let sink = LogSink(level: .warning, format: "text")
+        var offered: [String] = []
+        for entry in entries where entry.enabled {
+            guard let path = try? PluginLoader.resolve(entry.library, dirs: pluginDirs(config, baseDir: baseDir), baseDir: baseDir),
+                  let lib = try? PluginLoader.load(path: path) else { continue }
+            let commands = lib.plugin.commands()
+            offered += commands.map(\.name)
+            guard let command = commands.first(where: { $0.name == name }) else { continue }
+            if arguments.first == "--help" || arguments.first == "-h" {
+                print(command.usage)
+                return 0
+            }
+            let context = HostPluginContext(pluginName: entry.name, config: entry.config, logger: Logger(label: entry.name, handler: sink),
+                                            events: EventBus(sessions: SessionRegistry()), methods: MethodTable().stagedRegistry(owner: entry.name),
+                                            mode: config.mode, env: env, baseDirectory: baseDir)
+            do { return try await command.run(arguments, context) } catch {
+                printError("\(name): \(error)")
+                return ExitCode.failure.rawValue
+            }
+        }
+        printError("unknown command '\(name)'" + (offered.isEmpty ? " (no enabled plugin offers commands)" : "; enabled plugins offer: \(offered.joined(separator: ", "))"))
+        return ExitCode.config.rawValue
+    }
+
     /// Runs the daemon until SIGINT/SIGTERM; returns the process exit code.
     public static func run(configPath: String?, env: [String: String], onListening: (@Sendable (Int) -> Void)? = nil) async -> ExitCode {
 
@@ -76,7 +112,7 @@ public enum Daemon {
         }
 
         let methods = MethodTable()
-        let sessions = SessionRegistry()
+        let sessions = SessionRegistry(limits: config.security.rateLimit)
         let events = EventBus(sessions: sessions)
         let plugins = PluginHost()
         let cameras = CameraDirectory(events: events, logger: logger)
@@ -93,7 +129,7 @@ public enum Daemon {
         do {
             try await plugins.loadAll(entries, dirs: pluginDirs(config, baseDir: baseDir), baseDir: baseDir, logger: logger, makeContext: { entry, registry in
                 HostPluginContext(pluginName: entry.name, config: entry.config, logger: Logger(label: entry.name, handler: sink),
-                                  events: events, methods: registry, mode: config.mode, env: env)
+                                  events: events, methods: registry, mode: config.mode, env: env, baseDirectory: baseDir)
             }, methods: methods)
         } catch {
             logger.critical("start-up stopped: \(error)")
@@ -169,11 +205,17 @@ public enum Daemon {
 // before other threads start; afterwards only read (by the handler and the watcher).
 nonisolated(unsafe) private var signalPipe: (read: Int32, write: Int32) = (-1, -1)
 
+/// Writes a line to standard error.
+public func printError(_ s: String) {
+    let bytes = Array((s + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
 /// Keeps sessions and subscriptions in step with connections.
 struct HostConnectionObserver: ConnectionObserver {
     let sessions: SessionRegistry
     let events: EventBus
-    func opened(_ ref: ConnectionRef, remote: String) { sessions.open(ref, remoteAddress: remote) }
+    func opened(_ ref: ConnectionRef, remoteHost: String) { sessions.open(ref, remoteHost: remoteHost) }
     func upgraded(_ ref: ConnectionRef) {}
     func closed(_ ref: ConnectionRef) {
         sessions.close(ref.id)

@@ -67,6 +67,16 @@ public protocol PluginContext: AnyObject, Sendable {
     /// A process environment variable (plugins read their overrides through this, so tests
     /// can supply them).
     func environment(_ name: String) -> String?
+    /// The directory of plugins.yaml: relative paths in a plugin's config are relative to it.
+    var baseDirectory: String { get }
+}
+
+extension PluginContext {
+    /// `path` made absolute against ``baseDirectory`` when relative.
+    public func resolvePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return baseDirectory == "." || baseDirectory.isEmpty ? path : baseDirectory + "/" + path
+    }
 }
 
 /// The entry object of a plugin, returned by its `swiftplugin_create` symbol.
@@ -80,6 +90,8 @@ public protocol Plugin: AnyObject, Sendable {
     func activate(_ context: any PluginContext) async throws -> PluginCapabilities
     /// Stops background work before the daemon exits.
     func shutdown() async
+    /// Command-line subcommands this plugin offers (default: none).
+    func commands() -> [PluginCommand]
 }
 
 /// Thrown by a plugin's `activate` for a bad `config:` entry; the host logs it with the plugin name.

@@ -18,7 +18,7 @@ final class Harness: Sendable {
     init(verifier: CredentialVerifier? = nil) {
         let logger = Logger(label: "test", handler: NullLog())
         dispatcher = RPCDispatcher(methods: methods, sessions: sessions, logger: logger, verifier: { verifier })
-        sessions.open(ConnectionRefForTests.make(1), remoteAddress: "test")
+        sessions.open(ConnectionRefForTests.make(1), remoteHost: "127.0.0.1")
     }
 
     func send(_ text: String, connection: UInt64 = 1) async -> JSONValue? {

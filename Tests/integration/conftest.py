@@ -43,12 +43,17 @@ class Daemon:
     def __init__(self, tmp: Path, config: dict = None, plugins=None, env=None, args=None, raw_config=None, raw_plugins=None):
         self.tmp = tmp
         self.port = free_port()
-        cfg = {"server": {"host": "127.0.0.1", "port": self.port}, "logging": {"level": "debug", "format": "json"}}
-        for k, v in (config or {}).items():
-            if isinstance(v, dict):
-                cfg.setdefault(k, {}).update(v)
-            else:
-                cfg[k] = v
+        # Every test client comes from 127.0.0.1: keep the per-IP failed-auth backoff out of the
+        # way of tests that fail on purpose (test_security.py tests it with a low threshold).
+        cfg = {"server": {"host": "127.0.0.1", "port": self.port}, "logging": {"level": "debug", "format": "json"},
+               "security": {"rate_limit": {"auth_failures_before_backoff": 1000}}}
+        def merge(dst, src):
+            for k, v in src.items():
+                if isinstance(v, dict) and isinstance(dst.get(k), dict):
+                    merge(dst[k], v)
+                else:
+                    dst[k] = v
+        merge(cfg, config or {})
         self.config_path = tmp / "config.yaml"
         self.plugins_path = tmp / "plugins.yaml"
         self.config_path.write_text(raw_config if raw_config is not None else json.dumps(cfg))

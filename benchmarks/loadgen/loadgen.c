@@ -407,7 +407,7 @@ static void js_display(struct jspan v, char *out, size_t cap)
     if (v.n >= 2 && *p == '"')
         p++, e--;
     for (; p < e && o + 1 < cap; p++)
-        out[o++] = (*p >= 0x20 && *p != '"' && *p != '\\') ? *p : '_';
+        out[o++] = (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') ? *p : '_';
     out[o] = 0;
 }
 
@@ -598,7 +598,7 @@ static struct {
     int64_t conn_lost, lost_in_flight;
     int64_t auth_ok, auth_fail;
     int64_t pings, closing_count;
-    struct hist lat, connect, auth;
+    struct hist lat, connect, idle_connect, auth;
     struct emap rpc_errs, conn_errs, run_errs;
 } G;
 
@@ -1078,6 +1078,14 @@ static void handle_frame(struct conn *c, int fin, int op, const uint8_t *p, size
         }
         if (n >= 2) {
             code = p[0] << 8 | p[1];
+            if (code < 1000 || (code >= 1004 && code <= 1006) || (code >= 1015 && code < 3000) || code >= 5000) {
+                protocol_error(c, 1002, "invalid close code");
+                return;
+            }
+            if (!utf8_valid(p + 2, n - 2)) {
+                protocol_error(c, 1007, "invalid UTF-8 in close reason");
+                return;
+            }
             size_t rl = n - 2 < sizeof reason - 1 ? n - 2 : sizeof reason - 1;
             for (size_t i = 0; i < rl; i++)
                 reason[i] = (p[2 + i] >= 0x20 && p[2 + i] < 0x7f) ? (char)p[2 + i] : '_';
@@ -1315,7 +1323,7 @@ static long parse_upgrade(struct conn *c, uint8_t *d, size_t len, int64_t now)
         goto fail;
     }
     free(h);
-    h_record(&G.connect, now - c->t0);
+    h_record(c->kind == K_ACTIVE ? &G.connect : &G.idle_connect, now - c->t0);
     if (opt.token) {
         c->state = ST_AUTH;
         c->t0 = now;
@@ -1644,6 +1652,7 @@ static void print_results(void)
             win = (t_measure1 - G.m_start) / 1e9;
     }
     struct quant lq = h_summary(&G.lat), cq = h_summary(&G.connect), aq = h_summary(&G.auth);
+    struct quant iq = h_summary(&G.idle_connect);
     double rps = win > 0 ? r1((double)G.ok / win) : 0;
     int64_t unanswered = G.outstanding_window;
     int64_t errors = G.rpc_err + unanswered + G.lost_in_flight;
@@ -1666,6 +1675,7 @@ static void print_results(void)
                 act_alive, opt.idle, ramps[K_IDLE].established, ramps[K_IDLE].failed, ramps[K_IDLE].not_attempted, idle_alive);
         emap_json(f, "conn_errors", &G.conn_errs);
         quant_json(f, "connect_us", cq);
+        quant_json(f, "idle_connect_us", iq);
         fprintf(f, ",\"ramp_s\":%.3f,\"idle_ramp_s\":%.3f", ramps[K_ACTIVE].seconds, ramps[K_IDLE].seconds);
         fprintf(f, ",\"auth_ok\":%" PRId64 ",\"auth_fail\":%" PRId64, G.auth_ok, G.auth_fail);
         quant_json(f, "auth_us", aq);
@@ -1711,8 +1721,10 @@ static void print_results(void)
                ramps[K_IDLE].seconds);
     printf("                alive at end: %ld active + %ld idle; lost during the run: %" PRId64 "\n", act_alive,
            idle_alive, G.conn_lost);
-    printf("  connect µs    p50 %.1f  p99 %.1f  max %.1f  (TCP + upgrade, n=%" PRIu64 ")\n", cq.p50, cq.p99, cq.max,
-           cq.n);
+    printf("  connect µs    p50 %.1f  p99 %.1f  max %.1f  (TCP + upgrade, active connections)\n", cq.p50, cq.p99,
+           cq.max);
+    if (opt.idle)
+        printf("                p50 %.1f  p99 %.1f  max %.1f  (idle connections)\n", iq.p50, iq.p99, iq.max);
     if (opt.token)
         printf("  auth          ok %" PRId64 ", failed %" PRId64 "; µs p50 %.1f  p99 %.1f  max %.1f\n", G.auth_ok,
                G.auth_fail, aq.p50, aq.p99, aq.max);

@@ -51,6 +51,13 @@ public struct ConfigReader {
         return i
     }
 
+    public mutating func number(_ key: String, default d: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        let expected = "a number from \(range.lowerBound) to \(range.upperBound)"
+        guard let (s, _, m) = try scalar(key, expected: expected) else { return d }
+        guard let v = Double(s), range.contains(v) else { throw ConfigError(m, "\(dotted(key)): expected \(expected), got '\(s)'") }
+        return v
+    }
+
     public mutating func bool(_ key: String, default d: Bool) throws(ConfigError) -> Bool {
         guard let (s, _, m) = try scalar(key, expected: "true or false") else { return d }
         switch s {
@@ -92,6 +99,20 @@ public struct ConfigReader {
         case .mapping:
             throw ConfigError(v.mark, "\(dotted(key)): expected a list of strings")
         }
+    }
+
+    /// A mapping of names to positive numbers (e.g. per-method rate limits).
+    public mutating func numberMap(_ key: String) throws(ConfigError) -> [String: Double] {
+        guard let v = value(key) else { return [:] }
+        guard case .mapping(let entries, _) = v else { throw ConfigError(v.mark, "\(dotted(key)): expected a mapping of names to numbers") }
+        var out: [String: Double] = [:]
+        for e in entries {
+            guard case .scalar(let s, _, _) = e.value, let d = Double(s), d > 0, d.isFinite else {
+                throw ConfigError(e.value.mark, "\(dotted(key)).\(e.key): expected a positive number")
+            }
+            out[e.key] = d
+        }
+        return out
     }
 
     /// A nested section.

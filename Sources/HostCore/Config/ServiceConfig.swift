@@ -27,6 +27,7 @@ public struct ServiceConfig: Sendable {
     }
     public struct Security: Sendable {
         public var allowedOrigins: [String] = []
+        public var rateLimit = RateLimitSettings()
     }
 
     public var mode: RunMode = .production
@@ -86,6 +87,12 @@ public struct ServiceConfig: Sendable {
 
         var sec = try top.section("security")
         c.security.allowedOrigins = try sec.stringList("allowed_origins", default: [])
+        var rl = try sec.section("rate_limit")
+        c.security.rateLimit.requestsPerSecond = try rl.number("requests_per_second", default: 100, range: 0.01...1e9)
+        c.security.rateLimit.burst = try rl.number("burst", default: 200, range: 1...1e9)
+        c.security.rateLimit.methods = try rl.numberMap("methods")
+        c.security.rateLimit.authFailuresBeforeBackoff = try rl.int("auth_failures_before_backoff", default: 5, range: 1...1000)
+        try sec.adopt(rl)
         try top.adopt(sec)
 
         try top.finish()

@@ -39,14 +39,22 @@ enum SystemMethods {
                 throw RPCError.invalidParams(param: "auth_token", rule: "required", detail: "'auth_token' is required")
             }
             guard let verify = h.credentialVerifier() else { throw Feature.unsupported("authentication", plugin: "jwt_auth") }
+            // Repeated failures from one IP slow down (AuthThrottle).
+            if let wait = h.sessions.authBackoff(call.connectionID) { throw RPCError.rateLimited(retryAfterMs: wait) }
+            let host = h.sessions.state(call.connectionID)?.remoteHost ?? "-"
             let principal: Principal
-            do { principal = try await verify(token, call.params.string("auth_type") ?? "auto") } catch let e as RPCError {
-                call.logger.notice("authentication failed", [("audit", "auth_failure"), ("reason", e.data["reason"]?.stringValue ?? "")])
+            do { principal = try await verify(token, call.params.string("auth_type") ?? "auto") } catch {
+                h.sessions.recordAuthentication(call.connectionID, succeeded: false)
+                let e = error as? RPCError ?? .authenticationRequired(reason: "auth_failed", detail: "\(error)")
+                call.logger.notice("authentication failed", [("audit", "auth_failure"), ("reason", e.data["reason"]?.stringValue ?? ""),
+                                                             ("detail", e.data["detail"]?.stringValue ?? ""), ("remote", host)])
                 throw e
             }
+            h.sessions.recordAuthentication(call.connectionID, succeeded: true)
             let sessionID = randomHex(16)
             h.sessions.setPrincipal(call.connectionID, principal, sessionID: sessionID)
-            call.logger.info("authenticated", [("audit", "auth_success"), ("user", principal.userID), ("role", principal.role.name)])
+            call.logger.info("authenticated", [("audit", "auth_success"), ("user", principal.userID), ("role", principal.role.name),
+                                               ("auth_type", principal.authType), ("remote", host)])
             var result: JSONObject = ["authenticated": true, "role": .string(principal.role.name),
                                       "permissions": .array(principal.role.permissions.map(JSONValue.string))]
             result["expires_at"] = principal.expiresAt.map { .string(Clock.rfc3339($0)) } ?? .null

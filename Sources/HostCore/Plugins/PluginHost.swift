@@ -109,9 +109,10 @@ final class HostPluginContext: PluginContext {
     let methods: any MethodRegistry
     let mode: RunMode
     let env: [String: String]
+    let baseDirectory: String
 
     init(pluginName: String, config: JSONObject, logger: Logger, events: any EventPublisher, methods: any MethodRegistry,
-         mode: RunMode, env: [String: String]) {
+         mode: RunMode, env: [String: String], baseDirectory: String) {
         self.pluginName = pluginName
         self.config = config
         self.logger = logger
@@ -119,6 +120,7 @@ final class HostPluginContext: PluginContext {
         self.methods = methods
         self.mode = mode
         self.env = env
+        self.baseDirectory = baseDirectory
     }
 
     func environment(_ name: String) -> String? { env[name] }

@@ -101,12 +101,15 @@ public final class RPCDispatcher: Sendable {
             return .now(encode(id: id, .failure(error)))
         case .call(let id, let method, let params):
             let began = Clock.monotonic()
-            let reply: @Sendable (Result<JSONValue, RPCError>) -> [UInt8]? = { [observer] result in
+            let prepared = prepare(method: method, params: params, connection: connection, cid: cid)
+            let audited = prepared.auditedCall
+            let reply: @Sendable (Result<JSONValue, RPCError>) -> [UInt8]? = { [observer, logger] result in
                 observer?.completed(method: method, error: result.failureCode, seconds: Clock.monotonic() - began)
+                if let call = audited { RPCDispatcher.audit(call, result, logger: logger) }
                 guard let id else { return nil }
                 return RPCDispatcher.encodeReply(id: id, result)
             }
-            switch prepare(method: method, params: params, connection: connection, cid: cid) {
+            switch prepared {
             case .failure(let error):
                 return reply(.failure(error)).map(Outcome.now) ?? .none
             case .success(.run(let entry, let call)):
@@ -133,23 +136,38 @@ public final class RPCDispatcher: Sendable {
         }
     }
 
+    /// One audit line for every operator or admin action, with who, what and the outcome.
+    static func audit(_ call: RPCCall, _ result: Result<JSONValue, RPCError>, logger: Logger) {
+        var fields: [(String, String)] = [("audit", "action"), ("cid", call.correlationID), ("method", call.method),
+                                          ("user", call.principal?.userID ?? "-"), ("role", call.principal?.role.name ?? "-")]
+        if let device = call.params.string("device") { fields.append(("device", device)) }
+        if let filename = call.params.string("filename") { fields.append(("filename", filename)) }
+        switch result {
+        case .success: fields.append(("outcome", "ok"))
+        case .failure(let e): fields.append(("outcome", "error \(e.code)"))
+        }
+        logger.notice("\(call.method) by \(call.principal?.userID ?? "-")", fields)
+    }
+
     enum Prepared {
         case run(MethodEntry, RPCCall)
         case authenticateFirst(String, MethodEntry, RPCCall)
     }
 
-    /// Lookup, parameter and role checks.
+    /// Rate, lookup, parameter and role checks.
     func prepare(method: String, params: JSONValue?, connection: UInt64, cid: String) -> Result<Prepared, RPCError> {
+        let principal: Principal?
+        switch sessions.admit(connection, method: method) {
+        case .limited(let ms): return .failure(.rateLimited(retryAfterMs: ms))
+        case .admitted(let p): principal = p
+        }
         guard let entry = methods.lookup(method) else { return .failure(.methodNotFound(method)) }
         let object: JSONObject
         do { object = try ParamValidator.validate(params, for: entry.descriptor) } catch { return .failure(error) }
-        var call = RPCCall(method: method, params: object, principal: nil, connectionID: connection, correlationID: cid,
+        let call = RPCCall(method: method, params: object, principal: principal, connectionID: connection, correlationID: cid,
                            logger: logger.with("cid", cid))
-        guard let required = entry.descriptor.minimumRole else {
-            call.principal = sessions.principal(connection)
-            return .success(.run(entry, call))
-        }
-        guard let principal = sessions.principal(connection) else {
+        guard let required = entry.descriptor.minimumRole else { return .success(.run(entry, call)) }
+        guard let principal else {
             if let token = object["auth_token"]?.stringValue {
                 return .success(.authenticateFirst(token, entry, call))
             }
@@ -160,9 +178,10 @@ public final class RPCDispatcher: Sendable {
             return .failure(.authenticationRequired(reason: "token_expired", detail: "the session's token has expired; authenticate again"))
         }
         guard principal.role >= required else {
+            call.logger.notice("permission denied: \(method) needs \(required.name)", [("audit", "permission_denied"), ("method", method),
+                                                                                       ("user", principal.userID), ("role", principal.role.name)])
             return .failure(.permissionDenied(required: required, actual: principal.role))
         }
-        call.principal = principal
         return .success(.run(entry, call))
     }
 
@@ -172,11 +191,19 @@ public final class RPCDispatcher: Sendable {
         guard let verify = verifier() else {
             return .failure(.unsupported(feature: "authentication", detail: "no auth provider plugin is loaded"))
         }
+        if let wait = sessions.authBackoff(call.connectionID) { return .failure(.rateLimited(retryAfterMs: wait)) }
         let principal: Principal
-        do { principal = try await verify(token, "auto") } catch let e as RPCError { return .failure(e) } catch {
-            return .failure(.authenticationRequired(reason: "auth_failed", detail: "\(error)"))
+        do { principal = try await verify(token, "auto") } catch {
+            sessions.recordAuthentication(call.connectionID, succeeded: false)
+            let e = error as? RPCError ?? .authenticationRequired(reason: "auth_failed", detail: "\(error)")
+            call.logger.notice("authentication failed", [("audit", "auth_failure"), ("via", "auth_token param"),
+                                                         ("reason", e.data["reason"]?.stringValue ?? "")])
+            return .failure(e)
         }
+        sessions.recordAuthentication(call.connectionID, succeeded: true)
         sessions.setPrincipal(call.connectionID, principal, sessionID: nil)
+        call.logger.info("authenticated", [("audit", "auth_success"), ("via", "auth_token param"), ("user", principal.userID),
+                                           ("role", principal.role.name)])
         if let required = entry.descriptor.minimumRole, principal.role < required {
             return .failure(.permissionDenied(required: required, actual: principal.role))
         }
@@ -215,6 +242,18 @@ public final class RPCDispatcher: Sendable {
 public protocol RPCObserver: Sendable {
     func completed(method: String, error: Int?, seconds: Double)
     func rejected(_ error: RPCError)
+}
+
+extension Result where Success == RPCDispatcher.Prepared, Failure == RPCError {
+    /// The call to audit once it completes: operator and admin methods only.
+    var auditedCall: RPCCall? {
+        guard case .success(let p) = self else { return nil }
+        switch p {
+        case .run(let e, let c), .authenticateFirst(_, let e, let c):
+            guard let role = e.descriptor.minimumRole, role >= .operator else { return nil }
+            return c
+        }
+    }
 }
 
 extension Result where Failure == RPCError {

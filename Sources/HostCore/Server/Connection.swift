@@ -4,7 +4,10 @@ import WireProtocols
 final class Connection {
     let fd: Int32
     let id: UInt64
+    /// `host:port` for logs.
     let remote: String
+    /// The peer's IP address.
+    let remoteHost: String
     /// Set while the connection speaks HTTP (before an upgrade).
     var http: HTTPParser?
     /// Set once the connection speaks WebSocket.
@@ -31,10 +34,11 @@ final class Connection {
     /// Messages received, for correlation ids.
     var messageSeq: UInt64 = 0
 
-    init(fd: Int32, id: UInt64, remote: String, deadline: Double) {
+    init(fd: Int32, id: UInt64, remoteHost: String, remotePort: String, deadline: Double) {
         self.fd = fd
         self.id = id
-        self.remote = remote
+        self.remoteHost = remoteHost
+        remote = remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)"
         self.deadline = deadline
     }
 

@@ -36,7 +36,7 @@ public struct NetworkSettings: Sendable {
 
 /// Tells the rest of the host about connections coming and going (sessions, events, metrics).
 public protocol ConnectionObserver: Sendable {
-    func opened(_ ref: ConnectionRef, remote: String)
+    func opened(_ ref: ConnectionRef, remoteHost: String)
     func upgraded(_ ref: ConnectionRef)
     func closed(_ ref: ConnectionRef)
     func rejected(reason: String)
@@ -166,7 +166,8 @@ final class NetworkServer {
                 continue
             }
             Sockets.setNoDelay(fd)
-            let c = Connection(fd: fd, id: nextID, remote: Sockets.describe(&addr), deadline: Clock.monotonic() + settings.requestTimeout)
+            let peer = Sockets.describe(&addr)
+            let c = Connection(fd: fd, id: nextID, remoteHost: peer.host, remotePort: peer.port, deadline: Clock.monotonic() + settings.requestTimeout)
             nextID += 1
             c.http = HTTPParser(limits: HTTPLimits(maxBodyBytes: 64 * 1024))
             c.overLimit = liveCount >= settings.maxConnections
@@ -176,7 +177,7 @@ final class NetworkServer {
             }
             connections[Int(fd)] = c
             liveCount += 1
-            if !c.overLimit { observer.opened(c.ref, remote: c.remote) }
+            if !c.overLimit { observer.opened(c.ref, remoteHost: c.remoteHost) }
         }
     }
 

@@ -43,8 +43,8 @@ enum Sockets {
         return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
     }
 
-    /// `address:port` of a peer, for logs.
-    static func describe(_ addr: inout sockaddr_storage) -> String {
+    /// The peer's numeric address and port.
+    static func describe(_ addr: inout sockaddr_storage) -> (host: String, port: String) {
         var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
         var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
         let rc = withUnsafePointer(to: &addr) {
@@ -52,8 +52,8 @@ enum Sockets {
                 getnameinfo($0, socklen_t(MemoryLayout<sockaddr_storage>.size), &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV)
             }
         }
-        guard rc == 0 else { return "unknown" }
-        return "\(cString(host)):\(cString(serv))"
+        guard rc == 0 else { return ("unknown", "0") }
+        return (cString(host), cString(serv))
     }
 
     static func setNoDelay(_ fd: Int32) {

@@ -5,57 +5,65 @@ import PluginAPI
 @_cdecl("swiftplugin_api_version") public func swiftpluginAPIVersion() -> UInt32 { pluginAPIVersion }
 @_cdecl("swiftplugin_create") public func swiftpluginCreate() -> UnsafeMutableRawPointer { exportPlugin(JWTAuthPlugin()) }
 
-/// The JWTAuth plugin: an ``AuthProvider`` verifying HS256 tokens (see JWTAuthCore).
+/// The JWTAuth plugin: an ``AuthProvider`` for HS256 JWTs and `csk_` API keys, and the
+/// `keys` and `token` commands.
 ///
-/// Config: `secret` or `secret_file` (else `CAMERA_SERVICE_JWT_SECRET`), `clock_skew` seconds.
+/// Config: `secret` or `secret_file` (else `CAMERA_SERVICE_JWT_SECRET`), `clock_skew` seconds,
+/// `api_keys_file` (default `api-keys.json` beside plugins.yaml).
 final class JWTAuthPlugin: Plugin {
-    let info = PluginInfo(name: "jwt_auth", version: "1.0.0", summary: "HS256 JWT authentication")
+    let info = PluginInfo(name: "jwt_auth", version: "1.1.0", summary: "HS256 JWT and API key authentication")
+    static let configKeys = ["secret", "secret_file", "clock_skew", "api_keys_file"]
 
     func activate(_ context: any PluginContext) async throws -> PluginCapabilities {
-        let c = context.config
-        try c.rejectUnknownKeys(allowed: ["secret", "secret_file", "clock_skew"])
-        let skew = try c.configDouble("clock_skew", default: 30, range: 0...3600)
-        let secret = try loadSecret(context)
-        if let problem = SecretPolicy.problem(with: secret) {
+        let settings = try Settings(context)
+        if let problem = SecretPolicy.problem(with: settings.secret) {
             if context.mode == .production {
                 throw PluginConfigError(key: "secret", problem: "\(problem); set a random secret (e.g. `openssl rand -hex 32`) or run in development mode")
             }
             context.logger.warning("\(problem); accepted only because the daemon runs in development mode")
         }
-        return PluginCapabilities(authProvider: JWTAuthProvider(verifier: JWTVerifier(secret: secret, clockSkew: skew)))
-    }
-
-    func loadSecret(_ context: any PluginContext) throws -> [UInt8] {
-        if let s = try context.config.configOptionalString("secret"), !s.isEmpty { return Array(s.utf8) }
-        if let path = try context.config.configOptionalString("secret_file") {
-            guard let text = readSmallFile(path) else { throw PluginConfigError(key: "secret_file", problem: "cannot read \(path)") }
-            var bytes = Array(text.utf8)
-            while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 { bytes.removeLast() }
-            return bytes
-        }
-        return Array((context.environment("CAMERA_SERVICE_JWT_SECRET") ?? "").utf8)
+        let keys = APIKeyCache(file: APIKeyFile(path: settings.keysPath))
+        _ = try keys.ring()  // an unreadable key file is a configuration error now, not at the first login
+        context.logger.info("API keys from \(settings.keysPath)")
+        return PluginCapabilities(authProvider: CredentialProvider(jwt: JWTVerifier(secret: settings.secret, clockSkew: settings.clockSkew), keys: keys))
     }
 
     func shutdown() async {}
+
+    func commands() -> [PluginCommand] { [KeysCommand.command, TokenCommand.command] }
 }
 
-/// Verifies JWTs; leaves API keys (`csk_…`) to another provider in the chain.
-final class JWTAuthProvider: AuthProvider {
-    let verifier: JWTVerifier
-    init(verifier: JWTVerifier) { self.verifier = verifier }
+/// The plugin's configuration, read the same way for the daemon and the commands.
+struct Settings {
+    let secret: [UInt8]
+    let clockSkew: Double
+    let keysPath: String
 
-    func authenticate(token: String, type: String) async throws -> Principal {
-        if type == "api_key" || token.hasPrefix("csk_") {
-            throw RPCError.authenticationRequired(reason: "auth_failed", detail: "not a JWT")
-        }
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        do {
-            return try verifier.verify(token, now: Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9)
-        } catch {
-            throw RPCError.authenticationRequired(reason: error == .expired ? "token_expired" : "auth_failed", detail: error.description)
+    init(_ context: any PluginContext) throws {
+        let c = context.config
+        try c.rejectUnknownKeys(allowed: JWTAuthPlugin.configKeys)
+        clockSkew = try c.configDouble("clock_skew", default: 30, range: 0...3600)
+        keysPath = context.resolvePath(try c.configString("api_keys_file", default: "api-keys.json"))
+        if let s = try c.configOptionalString("secret"), !s.isEmpty {
+            secret = Array(s.utf8)
+        } else if let path = try c.configOptionalString("secret_file") {
+            guard let text = readSmallFile(context.resolvePath(path)) else {
+                throw PluginConfigError(key: "secret_file", problem: "cannot read \(context.resolvePath(path))")
+            }
+            var bytes = Array(text.utf8)
+            while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 { bytes.removeLast() }
+            secret = bytes
+        } else {
+            secret = Array((context.environment("CAMERA_SERVICE_JWT_SECRET") ?? "").utf8)
         }
     }
+}
+
+/// Seconds since the epoch.
+func wallClock() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Reads a small text file (secrets), nil on any error.

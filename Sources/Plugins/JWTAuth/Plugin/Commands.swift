@@ -1,0 +1,121 @@
+import Glibc
+import JWTAuthCore
+import PluginAPI
+
+/// `camera-service keys add|list|revoke`: manages the API key file.
+enum KeysCommand {
+    static let usage = """
+        Usage: camera-service [--config FILE] keys add --role viewer|operator|admin [--expires 90d] [--description TEXT]
+               camera-service [--config FILE] keys list
+               camera-service [--config FILE] keys revoke ID
+        """
+
+    static let command = PluginCommand(name: "keys", summary: "create, list and revoke API keys", usage: usage) { args, context in
+        let settings = try Settings(context)
+        let file = APIKeyFile(path: settings.keysPath)
+        guard let sub = args.first else { return usageError("missing subcommand") }
+        var ring = try file.load()
+        let now = wallClock()
+        switch sub {
+        case "add":
+            var opts = Options(Array(args.dropFirst()))
+            guard let roleName = opts.take("--role"), let role = Role(name: roleName) else {
+                return usageError("keys add needs --role viewer|operator|admin")
+            }
+            var expires: Double?
+            if let e = opts.take("--expires") {
+                guard let ttl = parseTTL(e) else { return usageError("--expires takes a duration such as 90d or 12h") }
+                expires = now + ttl
+            }
+            let description = opts.take("--description") ?? ""
+            if let extra = opts.leftover { return usageError("unexpected argument '\(extra)'") }
+            let (key, record) = ring.add(role: role, expiresAt: expires, description: description, now: now)
+            try file.save(ring)
+            print(key)
+            printError("created API key \(record.id) (role \(role.name)\(expires.map { ", expires \(formatTime($0))" } ?? "")); it is shown only once")
+            return 0
+        case "list":
+            guard args.count == 1 else { return usageError("keys list takes no arguments") }
+            print("ID        ROLE      CREATED               EXPIRES               STATUS   DESCRIPTION")
+            for r in ring.records {
+                let status = r.revokedAt != nil ? "revoked" : (r.expiresAt.map { $0 <= now } == true ? "expired" : "active")
+                let line = [pad(r.id, 9), pad(r.role.name, 9), pad(formatTime(r.createdAt), 21), pad(r.expiresAt.map(formatTime) ?? "never", 21),
+                            pad(status, 8), r.description].joined(separator: " ")
+                print(line)
+            }
+            return 0
+        case "revoke":
+            guard args.count == 2 else { return usageError("keys revoke takes one key ID") }
+            guard ring.revoke(id: args[1], now: now) else {
+                printError("no active API key with ID \(args[1])")
+                return 1
+            }
+            try file.save(ring)
+            print("revoked \(args[1])")
+            return 0
+        default:
+            return usageError("unknown subcommand '\(sub)'")
+        }
+    }
+
+    static func usageError(_ message: String) -> Int32 {
+        printError("keys: \(message)\n\(usage)")
+        return 2
+    }
+}
+
+/// `camera-service token --role R --user U --ttl 1h`: mints a JWT with the configured secret.
+enum TokenCommand {
+    static let usage = "Usage: camera-service [--config FILE] token --role viewer|operator|admin --user NAME [--ttl 1h]"
+
+    static let command = PluginCommand(name: "token", summary: "mint a JWT with the configured secret", usage: usage) { args, context in
+        let settings = try Settings(context)
+        var opts = Options(args)
+        guard let roleName = opts.take("--role"), let role = Role(name: roleName) else { return fail("token needs --role viewer|operator|admin") }
+        guard let user = opts.take("--user"), !user.isEmpty else { return fail("token needs --user NAME") }
+        let ttlText = opts.take("--ttl") ?? "1h"
+        guard let ttl = parseTTL(ttlText) else { return fail("--ttl takes a duration such as 1h or 30m") }
+        if let extra = opts.leftover { return fail("unexpected argument '\(extra)'") }
+        if let problem = SecretPolicy.problem(with: settings.secret), context.mode == .production {
+            printError("token: \(problem)")
+            return 2
+        }
+        let now = wallClock().rounded(.down)
+        print(JWTVerifier(secret: settings.secret).sign(claims: ["user_id": .string(user), "role": .string(role.name),
+                                                                   "iat": .int(Int(now)), "exp": .int(Int(now + ttl))]))
+        return 0
+    }
+
+    static func fail(_ message: String) -> Int32 {
+        printError("token: \(message)\n\(usage)")
+        return 2
+    }
+}
+
+/// `--name value` pairs.
+struct Options {
+    var args: [String]
+    init(_ args: [String]) { self.args = args }
+    mutating func take(_ name: String) -> String? {
+        guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+        let v = args[i + 1]
+        args.removeSubrange(i...(i + 1))
+        return v
+    }
+    var leftover: String? { args.first }
+}
+
+func printError(_ s: String) {
+    let bytes = Array((s + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+
+func formatTime(_ t: Double) -> String {
+    var secs = time_t(t)
+    var tm = Glibc.tm()
+    gmtime_r(&secs, &tm)
+    func p(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+    return "\(p(tm.tm_year + 1900, 4))-\(p(tm.tm_mon + 1, 2))-\(p(tm.tm_mday, 2))T\(p(tm.tm_hour, 2)):\(p(tm.tm_min, 2)):\(p(tm.tm_sec, 2))Z"
+}
