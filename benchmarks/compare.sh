@@ -11,7 +11,7 @@ work="${BENCH_WORK:-${TMPDIR:-/tmp}/camera-service-bench-kit}"
 mkdir -p "$work"
 cp -rn "$kit"/. "$work"/ 2>/dev/null || cp -r "$kit"/. "$work"/
 chmod -R u+w "$work"
-[ -x "$here/../.build/release/camera-service" ] || (cd "$here/.." && swift build -c release)
+(cd "$here/.." && swift build -c release >/dev/null)  # no-op when up to date
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(-s "a b c d10k cam" -r 3)
 exec "$work/compare.sh" -t "go ours=$here/start-daemon.sh" "${args[@]}"

@@ -38,7 +38,7 @@ fi
 
 if [ "$what" = test ]; then
     if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-    if ! .venv/bin/python -c 'import websockets, jwt, pytest' 2>/dev/null; then
+    if ! .venv/bin/python -c 'import websockets, jwt, pytest, prometheus_client, jsonschema' 2>/dev/null; then
         echo "install-deps: pip install -r Tests/requirements.txt" >&2
         .venv/bin/pip install -q -r Tests/requirements.txt
     fi

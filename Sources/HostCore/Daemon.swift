@@ -1,6 +1,5 @@
 import Glibc
 import PluginAPI
-import Synchronization
 
 /// Start-up and shutdown: config → logging → plugins → methods → server → signals.
 public enum Daemon {
@@ -116,8 +115,9 @@ public enum Daemon {
         let events = EventBus(sessions: sessions)
         let plugins = PluginHost()
         let cameras = CameraDirectory(events: events, logger: logger)
+        let metrics = Metrics()
         let services = HostServices(config: config, methods: methods, sessions: sessions, events: events, plugins: plugins,
-                                    cameras: cameras, logger: logger)
+                                    cameras: cameras, metrics: metrics, logger: logger)
         do {
             // The core's methods first: a plugin that claims one of their names fails, not the core.
             try CoreMethods.register(methods.registry(owner: "core"), services)
@@ -138,15 +138,16 @@ public enum Daemon {
         let caps = plugins.capabilities
         await cameras.start(caps.cameraSources, streamURLs: { services.streamURLs($0) })
 
-        let ready = Atomic<Bool>(false)
         let router = HTTPRouter()
-        HealthRoutes.register(router, services, ready: { ready.load(ordering: .relaxed) })
-        let dispatcher = RPCDispatcher(methods: methods, sessions: sessions, logger: Logger(label: "rpc", handler: sink),
+        HealthRoutes.register(router, services)
+        ObservabilityMethods.routes(router, services)
+        let dispatcher = RPCDispatcher(methods: methods, sessions: sessions, logger: Logger(label: "rpc", handler: sink), observer: metrics,
                                        verifier: { services.credentialVerifier() })
         let server: WebServer
         do {
             server = try WebServer(settings: NetworkSettings(config), dispatcher: dispatcher, router: router,
-                                   observer: HostConnectionObserver(sessions: sessions, events: events), logger: Logger(label: "net", handler: sink))
+                                   observer: HostConnectionObserver(sessions: sessions, events: events, metrics: metrics),
+                                   logger: Logger(label: "net", handler: sink))
         } catch {
             logger.critical("cannot listen on \(config.server.host):\(config.server.port): \(error)")
             await plugins.shutdownAll()
@@ -154,12 +155,12 @@ public enum Daemon {
         }
         events.attach(server.handle)
         startSignalWatcher(server.handle, logger: logger)
-        ready.store(true, ordering: .relaxed)
+        services.setReady(true, port: server.port)
         logger.info("listening on \(config.server.host):\(server.port) (WebSocket path \(config.server.websocketPath)); \(methods.all().count) methods registered")
         events.publish(Event(topic: EventTopic.systemStartup, params: ["version": .string(BuildInfo.version)]))
         onListening?(server.port)
         await server.run()
-        ready.store(false, ordering: .relaxed)
+        services.setReady(false, port: server.port)
         for (_, source) in caps.cameraSources { await source.stop() }
         await plugins.shutdownAll()
         logger.info("stopped")
@@ -215,11 +216,17 @@ public func printError(_ s: String) {
 struct HostConnectionObserver: ConnectionObserver {
     let sessions: SessionRegistry
     let events: EventBus
-    func opened(_ ref: ConnectionRef, remoteHost: String) { sessions.open(ref, remoteHost: remoteHost) }
+    let metrics: Metrics
+    func opened(_ ref: ConnectionRef, remoteHost: String) {
+        sessions.open(ref, remoteHost: remoteHost)
+        metrics.connectionOpened()
+    }
     func upgraded(_ ref: ConnectionRef) {}
     func closed(_ ref: ConnectionRef) {
         sessions.close(ref.id)
         events.connectionClosed(ref.id)
+        metrics.connectionClosed()
     }
-    func rejected(reason: String) {}
+    func rejected(reason: String) { metrics.connectionRejected(reason) }
+    func notificationDropped() { metrics.eventDropped() }
 }

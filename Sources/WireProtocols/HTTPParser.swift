@@ -43,6 +43,9 @@ public struct HTTPParser: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Bytes fed and not yet consumed.
+    public var bufferedBytes: Int { buffer.count - start }
+
     /// Bytes fed but not yet consumed by a request (e.g. the first WebSocket frames).
     public mutating func takeRemainder() -> [UInt8] {
         let rest = Array(buffer[start...])

@@ -145,3 +145,11 @@ def rpc_message(method, params=None, id=1):
     if params is not None:
         m["params"] = params
     return json.dumps(m)
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory):
+    """The test plugins of Tests/Fixtures, built against the PluginAPI of the binary under test."""
+    out = tmp_path_factory.mktemp("fixtures")
+    subprocess.run([str(REPO / "Tests/Fixtures/build.sh"), str(BUILD_DIR), str(out)], check=True, capture_output=True)
+    return out

@@ -10,13 +10,6 @@ import websockets
 from conftest import BIN, BUILD_DIR, DEFAULT_PLUGINS, REPO, SECRET, make_token, rpc_message
 
 
-@pytest.fixture(scope="session")
-def fixtures(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fixtures")
-    subprocess.run([str(REPO / "Tests/Fixtures/build.sh"), str(BUILD_DIR), str(out)], check=True, capture_output=True)
-    return out
-
-
 async def call(url, *messages, token=None):
     replies = []
     async with websockets.connect(url) as ws:

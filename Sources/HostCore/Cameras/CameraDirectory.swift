@@ -51,12 +51,10 @@ public final class CameraDirectory: Sendable {
 
     func apply(_ cam: CameraInfo, change: CameraChange, sourceIndex: Int, urls: @Sendable (String) -> StreamURLs?, announce: Bool = true) {
         let previous: CameraInfo? = cameras.withLock { table in
+            // A camera that went away stays listed as DISCONNECTED: clients see what happened,
+            // and a re-plugged camera with the same id simply becomes CONNECTED again.
             let old = table[cam.device]?.info
-            if change == .disconnected && cam.status == .disconnected {
-                table.removeValue(forKey: cam.device)
-            } else {
-                table[cam.device] = Entry(info: cam, sourceIndex: sourceIndex)
-            }
+            table[cam.device] = Entry(info: cam, sourceIndex: sourceIndex)
             return old
         }
         guard announce else { return }

@@ -1,4 +1,5 @@
 import PluginAPI
+import Synchronization
 
 /// Everything the host's own methods and endpoints need, in one place.
 public final class HostServices: Sendable {
@@ -9,23 +10,36 @@ public final class HostServices: Sendable {
     public let plugins: PluginHost
     public let cameras: CameraDirectory
     public let logger: Logger
+    public let metrics: Metrics
     public let startedAt: Double
     public let startedMonotonic: Double
+    private let ready = Atomic<Bool>(false)
+    private let port = Atomic<Int>(0)
 
     init(config: ServiceConfig, methods: MethodTable, sessions: SessionRegistry, events: EventBus, plugins: PluginHost,
-         cameras: CameraDirectory, logger: Logger) {
+         cameras: CameraDirectory, metrics: Metrics, logger: Logger) {
         self.config = config
         self.methods = methods
         self.sessions = sessions
         self.events = events
         self.plugins = plugins
         self.cameras = cameras
+        self.metrics = metrics
         self.logger = logger
         startedAt = Clock.now()
         startedMonotonic = Clock.monotonic()
     }
 
     public var uptime: Double { Clock.monotonic() - startedMonotonic }
+
+    /// Whether the server accepts connections (false while starting and shutting down).
+    public var isReady: Bool { ready.load(ordering: .relaxed) }
+    public var listeningPort: Int { port.load(ordering: .relaxed) }
+
+    func setReady(_ value: Bool, port listening: Int) {
+        port.store(listening, ordering: .relaxed)
+        ready.store(value, ordering: .relaxed)
+    }
     public var capabilities: Capabilities { plugins.capabilities }
 
     /// The auth chain as a verifier: the first provider that accepts the credential wins; the

@@ -51,10 +51,6 @@ enum PendingMethods {
         (MethodDescriptor("cleanup_old_files", role: .admin, summary: "Applies the retention policy now.", params: [
             ParamDescriptor("dry_run", .boolean),
         ]), "storage_provider", "file_store"),
-        (MethodDescriptor("get_metrics", role: .admin, summary: "Request, connection and process metrics."), "metrics", "the host's metrics (not built yet)"),
-        (MethodDescriptor("get_status", role: .admin, summary: "Health of every component."), "health_status", "the host's health model (not built yet)"),
-        (MethodDescriptor("get_system_status", role: .viewer, summary: "Start-up and discovery state."), "health_status", "the host's health model (not built yet)"),
-        (MethodDescriptor("rpc.discover", role: nil, summary: "OpenRPC document of every registered method."), "discovery", "the host's OpenRPC generator (not built yet)"),
     ]
 
     static func register(_ r: OwnedRegistry) throws {

@@ -119,10 +119,10 @@ public final class RPCDispatcher: Sendable {
                 case .async(let handler):
                     return .later(Task { reply(await RPCDispatcher.runAsync { try await handler(call) } onError: { self.internalError($0, call) }) })
                 }
-            case .success(.authenticateFirst(let token, let entry, let call)):
+            case .success(.authenticateFirst(let token, let entry, let call, let params)):
                 return .later(Task {
                     let result: Result<JSONValue, RPCError>
-                    switch await self.authenticateInline(token: token, entry: entry, call: call) {
+                    switch await self.authenticateInline(token: token, entry: entry, call: call).flatMap({ RPCDispatcher.withParams($0, params, entry) }) {
                     case .failure(let e): result = .failure(e)
                     case .success(let authed):
                         switch entry.implementation {
@@ -151,10 +151,13 @@ public final class RPCDispatcher: Sendable {
 
     enum Prepared {
         case run(MethodEntry, RPCCall)
-        case authenticateFirst(String, MethodEntry, RPCCall)
+        /// Not authenticated but the params carry `auth_token`: verify it, then check the role
+        /// and the (still unchecked) params.
+        case authenticateFirst(String, MethodEntry, RPCCall, JSONValue?)
     }
 
-    /// Rate, lookup, parameter and role checks.
+    /// Rate, lookup, identity and role checks, then parameters: a caller who may not call a
+    /// method learns nothing about its parameters.
     func prepare(method: String, params: JSONValue?, connection: UInt64, cid: String) -> Result<Prepared, RPCError> {
         let principal: Principal?
         switch sessions.admit(connection, method: method) {
@@ -162,27 +165,37 @@ public final class RPCDispatcher: Sendable {
         case .admitted(let p): principal = p
         }
         guard let entry = methods.lookup(method) else { return .failure(.methodNotFound(method)) }
-        let object: JSONObject
-        do { object = try ParamValidator.validate(params, for: entry.descriptor) } catch { return .failure(error) }
-        let call = RPCCall(method: method, params: object, principal: principal, connectionID: connection, correlationID: cid,
+        let call = RPCCall(method: method, params: [:], principal: principal, connectionID: connection, correlationID: cid,
                            logger: logger.with("cid", cid))
-        guard let required = entry.descriptor.minimumRole else { return .success(.run(entry, call)) }
-        guard let principal else {
-            if let token = object["auth_token"]?.stringValue {
-                return .success(.authenticateFirst(token, entry, call))
+        if let required = entry.descriptor.minimumRole {
+            guard let principal else {
+                if let token = params?["auth_token"]?.stringValue {
+                    return .success(.authenticateFirst(token, entry, call, params))
+                }
+                return .failure(.authenticationRequired(reason: "auth_required", detail: "call 'authenticate' first"))
             }
-            return .failure(.authenticationRequired(reason: "auth_required", detail: "call 'authenticate' first"))
+            if let exp = principal.expiresAt, exp <= Clock.now() {
+                sessions.setPrincipal(connection, nil, sessionID: nil)
+                return .failure(.authenticationRequired(reason: "token_expired", detail: "the session's token has expired; authenticate again"))
+            }
+            guard principal.role >= required else {
+                call.logger.notice("permission denied: \(method) needs \(required.name)", [("audit", "permission_denied"), ("method", method),
+                                                                                           ("user", principal.userID), ("role", principal.role.name)])
+                return .failure(.permissionDenied(required: required, actual: principal.role))
+            }
         }
-        if let exp = principal.expiresAt, exp <= Clock.now() {
-            sessions.setPrincipal(connection, nil, sessionID: nil)
-            return .failure(.authenticationRequired(reason: "token_expired", detail: "the session's token has expired; authenticate again"))
+        return RPCDispatcher.withParams(call, params, entry).map { .run(entry, $0) }
+    }
+
+    /// The call with its parameters checked against the method's descriptors.
+    static func withParams(_ call: RPCCall, _ params: JSONValue?, _ entry: MethodEntry) -> Result<RPCCall, RPCError> {
+        do {
+            var c = call
+            c.params = try ParamValidator.validate(params, for: entry.descriptor)
+            return .success(c)
+        } catch {
+            return .failure(error)
         }
-        guard principal.role >= required else {
-            call.logger.notice("permission denied: \(method) needs \(required.name)", [("audit", "permission_denied"), ("method", method),
-                                                                                       ("user", principal.userID), ("role", principal.role.name)])
-            return .failure(.permissionDenied(required: required, actual: principal.role))
-        }
-        return .success(.run(entry, call))
     }
 
     /// Per-call `auth_token` on a connection that has not authenticated: verify, keep it for
@@ -249,7 +262,7 @@ extension Result where Success == RPCDispatcher.Prepared, Failure == RPCError {
     var auditedCall: RPCCall? {
         guard case .success(let p) = self else { return nil }
         switch p {
-        case .run(let e, let c), .authenticateFirst(_, let e, let c):
+        case .run(let e, let c), .authenticateFirst(_, let e, let c, _):
             guard let role = e.descriptor.minimumRole, role >= .operator else { return nil }
             return c
         }

@@ -21,8 +21,14 @@ final class Connection {
     var framesStart = 0
     /// Whether EPOLLOUT is registered (the socket buffer was full).
     var pollingOut = false
+    /// Whether EPOLLIN is registered (cleared to push back on a client that sends faster
+    /// than its requests are answered).
+    var readingIn = true
     /// Close the socket once `out` is written.
     var closeAfterFlush = false
+    /// Reset instead of closing gracefully: whatever the kernel still holds for this peer is
+    /// discarded (an HTTP client that never reads its responses).
+    var abortOnClose = false
     /// JSON-RPC calls running in tasks, not yet answered.
     var pendingCalls = 0
     /// An HTTP response is being computed; later pipelined requests wait.

@@ -40,6 +40,8 @@ public protocol ConnectionObserver: Sendable {
     func upgraded(_ ref: ConnectionRef)
     func closed(_ ref: ConnectionRef)
     func rejected(reason: String)
+    /// A notification could not be queued (connection closing or gone).
+    func notificationDropped()
 }
 
 /// The network thread: one epoll loop that accepts, reads, parses (HTTP, then WebSocket),
@@ -202,7 +204,10 @@ final class NetworkServer {
             c.http?.feed(bytes)
             httpRequests(c)
         }
-        if connections[Int(c.fd)] === c { flush(c) }
+        if connections[Int(c.fd)] === c {
+            flush(c)
+            if connections[Int(c.fd)] === c { refreshInterest(c) }
+        }
     }
 
     private func websocketEvents(_ c: Connection) {
@@ -332,6 +337,7 @@ final class NetworkServer {
         } else {
             c.out.removeAll()
             c.outPos = 0
+            c.abortOnClose = true
         }
         c.closeAfterFlush = true
         c.deadline = Clock.monotonic() + 2
@@ -371,7 +377,7 @@ final class NetworkServer {
                 if errno == EAGAIN {
                     if !c.pollingOut {
                         c.pollingOut = true
-                        modify(c.fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLOUT.rawValue)
+                        updateInterest(c)
                     }
                     return
                 }
@@ -385,15 +391,43 @@ final class NetworkServer {
         c.framesStart = 0
         if c.pollingOut {
             c.pollingOut = false
-            modify(c.fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+            updateInterest(c)
         }
         if c.closeAfterFlush { drop(c) }
+    }
+
+    /// Requests a client may have running at once; beyond it its socket is not read until
+    /// replies come back (backpressure instead of unbounded tasks or buffers).
+    static let maxPendingCalls = 256
+    /// Pipelined HTTP bytes buffered behind a request still being answered.
+    static let maxPipelinedBytes = 64 * 1024
+
+    /// Registers the events the connection needs now: input unless it must wait, output while
+    /// the kernel buffer is full.
+    private func updateInterest(_ c: Connection) {
+        let busyHTTP = c.httpBusy && (c.http?.bufferedBytes ?? 0) > NetworkServer.maxPipelinedBytes
+        let read = !busyHTTP && c.pendingCalls < NetworkServer.maxPendingCalls
+        var events = c.pollingOut ? EPOLLOUT.rawValue : 0
+        if read { events |= EPOLLIN.rawValue | EPOLLRDHUP.rawValue }
+        c.readingIn = read
+        modify(c.fd, events: events)
+    }
+
+    /// Re-checks the read interest after state that affects it changed.
+    private func refreshInterest(_ c: Connection) {
+        let busyHTTP = c.httpBusy && (c.http?.bufferedBytes ?? 0) > NetworkServer.maxPipelinedBytes
+        let read = !busyHTTP && c.pendingCalls < NetworkServer.maxPendingCalls
+        if read != c.readingIn { updateInterest(c) }
     }
 
     private func drop(_ c: Connection) {
         guard Int(c.fd) < connections.count, connections[Int(c.fd)] === c else { return }
         connections[Int(c.fd)] = nil
         liveCount -= 1
+        if c.abortOnClose {
+            var reset = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+        }
         close(c.fd)
         if !c.overLimit { observer.closed(c.ref) }
     }
@@ -412,14 +446,22 @@ final class NetworkServer {
             c.pendingCalls -= 1
             if let bytes, !c.closeAfterFlush { appendText(c, bytes) }
             flush(c)
+            if connections[Int(c.fd)] === c { refreshInterest(c) }
         case .httpResponse(let ref, let response, let keepAlive, let headOnly):
             guard let c = connection(ref) else { return }
             c.httpBusy = false
             respond(c, response, keepAlive: keepAlive, headOnly: headOnly)
             flush(c)
-            if connections[Int(c.fd)] === c { httpRequests(c); flush(c) }
+            if connections[Int(c.fd)] === c {
+                httpRequests(c)
+                flush(c)
+                if connections[Int(c.fd)] === c { refreshInterest(c) }
+            }
         case .notify(let ref, let bytes):
-            guard let c = connection(ref), c.ws?.state == .open, !c.closeAfterFlush else { return }
+            guard let c = connection(ref), c.ws?.state == .open, !c.closeAfterFlush else {
+                observer.notificationDropped()
+                return
+            }
             appendText(c, bytes)
             flush(c)
         case .shutdown:
