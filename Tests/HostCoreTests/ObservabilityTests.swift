@@ -1,0 +1,67 @@
+@testable import HostCore
+import PluginAPI
+import Testing
+
+@Suite struct RateLimitTests {
+    @Test func tokenBucketRefills() {
+        var b = TokenBucket(rate: 10, burst: 2, now: 0)
+        #expect(b.take(now: 0) == nil && b.take(now: 0) == nil)
+        #expect(b.take(now: 0) == 100)  // 1 token at 10/s: 100 ms
+        #expect(b.take(now: 0.05) == 50)
+        #expect(b.take(now: 0.1) == nil)
+    }
+
+    @Test func authThrottleBacksOffAndForgetsOnSuccess() {
+        var t = AuthThrottle(threshold: 3)
+        t.failed("1.2.3.4", now: 0)
+        t.failed("1.2.3.4", now: 0)
+        #expect(t.retryAfter("1.2.3.4", now: 0) == nil)
+        t.failed("1.2.3.4", now: 0)
+        #expect(t.retryAfter("1.2.3.4", now: 0) == 1000)
+        t.failed("1.2.3.4", now: 1)
+        #expect(t.retryAfter("1.2.3.4", now: 1) == 2000)  // doubles
+        #expect(t.retryAfter("5.6.7.8", now: 1) == nil)   // per IP
+        t.succeeded("1.2.3.4")
+        #expect(t.retryAfter("1.2.3.4", now: 1) == nil)
+    }
+}
+
+@Suite struct MetricsTests {
+    @Test func histogramQuantiles() {
+        var h = Histogram()
+        for _ in 0..<99 { h.record(0.0002) }
+        h.record(2)
+        #expect(h.count == 100)
+        #expect(h.quantile(0.5) > 0.0001 && h.quantile(0.5) <= 0.00025)
+        #expect(h.quantile(1.0) > 1 && h.quantile(1.0) <= 2.5)
+    }
+
+    @Test func unknownMethodsShareOneLabel() {
+        let m = Metrics()
+        m.completed(method: "ping", error: nil, seconds: 0.001)
+        m.completed(method: "junk1", error: -32601, seconds: 0.001)
+        m.completed(method: "junk2", error: -32601, seconds: 0.001)
+        let names = m.snapshot().methods.map(\.name)
+        #expect(names == ["(unknown)", "ping"])
+    }
+
+    @Test func prometheusEscapesLabelsAndDeclaresEachFamilyOnce() {
+        let m = Metrics()
+        m.completed(method: "a\"b\\c\nd", error: nil, seconds: 0.003)
+        let text = m.prometheus(process: ProcessStats(rssBytes: 1, cpuSeconds: 0.5, threads: 2, openFDs: 3, startTime: 10), uptime: 1,
+                                cameras: [], plugins: [], events: (0, 0), version: "1")
+        #expect(text.contains(#"method="a\"b\\c\nd""#))
+        #expect(text.split(separator: "\n").filter { $0 == "# TYPE camera_service_rpc_duration_seconds histogram" }.count == 1)
+        #expect(text.contains(#"camera_service_rpc_duration_seconds_bucket{method="a\"b\\c\nd",le="0.005"} 1"#))
+        #expect(text.contains(#"le="0.0025"} 0"#))
+    }
+
+    @Test func openRPCSchemas() {
+        #expect(OpenRPC.schema(.integer(minimum: 1, maximum: 5)) == ["type": "integer", "minimum": 1, "maximum": 5])
+        #expect(OpenRPC.schema(.array(of: .enumeration(["a"]), minItems: 1)) == ["type": "array", "items": ["type": "string", "enum": ["a"]], "minItems": 1])
+        let doc = OpenRPC.document([MethodEntry(descriptor: MethodDescriptor("x", role: .admin, params: [ParamDescriptor("p", .boolean, required: true)]),
+                                                owner: "core", implementation: .inline({ _ in nil }))], version: "9")
+        #expect(doc["methods"]?.arrayValue?.first?["x-required-role"] == "admin")
+        #expect(doc["methods"]?.arrayValue?.first?["params"]?.arrayValue?.first?["required"] == true)
+    }
+}
