@@ -9,6 +9,7 @@ if ! "$here/build.sh" >"$here/bin/build.log" 2>&1; then
     echo "fuzz: build failed"; grep -E 'error' "$here/bin/build.log" | head -20; exit 1
 fi
 failed=0
+passed=0
 for target in FuzzWebSocket FuzzHTTP FuzzJSONRPC FuzzJWT; do
     corpus="$here/bin/corpus-$target"
     mkdir -p "$corpus"
@@ -17,10 +18,12 @@ for target in FuzzWebSocket FuzzHTTP FuzzJSONRPC FuzzJWT; do
         "$corpus" >"$here/bin/$target.log" 2>&1; then
         runs=$(grep -oE 'Done [0-9]+ runs' "$here/bin/$target.log" | tail -1)
         echo "fuzz $target: ok (${runs:-?} in ${seconds}s)"
+        passed=$((passed + 1))
     else
         echo "fuzz $target: FAILED, see $here/bin/$target.log"
         tail -30 "$here/bin/$target.log"
-        failed=1
+        failed=$((failed + 1))
     fi
 done
-exit $failed
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
