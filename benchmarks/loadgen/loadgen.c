@@ -14,6 +14,14 @@
  * before the write) to the read that returned its response, keyed by the
  * JSON-RPC id. Only requests sent inside the window are counted.
  *
+ * Fan-out mode (--subscribe TOPIC): the --conns connections subscribe to TOPIC
+ * (subscribe_events, with --token as auth_token) instead of sending requests;
+ * one extra publisher connection authenticates with --publish-token and sends
+ * --publish-count publish calls (--publish-method, default fixture.emit), one
+ * every --publish-interval, each carrying its send time (CLOCK_MONOTONIC ns).
+ * Every delivery to a subscriber records receive time - send time; lost
+ * deliveries = expected (subscribers alive at each publish) - received.
+ *
  * Build: benchmarks/loadgen/build.sh (gcc -O2 -Wall -Wextra ... -lcrypto).
  */
 #define _GNU_SOURCE
@@ -59,6 +67,12 @@ static struct {
     const char *label;
     int json, verbose;
     long max_msg;
+    /* fan-out mode (--subscribe) */
+    const char *subscribe;      /* topic; NULL = request/response mode */
+    long publish_count;
+    double publish_interval;    /* seconds */
+    const char *publish_token, *publish_method, *publish_params;
+    int kernel_ts;
 } opt = {
     .url = "ws://127.0.0.1:8002/ws",
     .conns = 1, .idle = 0, .inflight = 1,
@@ -68,6 +82,9 @@ static struct {
     .ramp_timeout = 60, .connect_timeout = 5, .auth_timeout = 10, .max_runtime = 0,
     .label = NULL, .json = 0, .verbose = 0,
     .max_msg = 16 << 20,
+    .subscribe = NULL, .publish_count = 100, .publish_interval = 0.05,
+    .publish_token = NULL, .publish_method = "fixture.emit", .publish_params = NULL,
+    .kernel_ts = 1,
 };
 
 /* parsed URL */
@@ -85,6 +102,13 @@ static inline int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
@@ -550,7 +574,7 @@ static const char *errno_key(int err)
 /* ------------------------------------------------------------------ connections */
 
 enum { ST_FREE, ST_CONNECTING, ST_UPGRADING, ST_AUTH, ST_OPEN, ST_CLOSING, ST_DEAD };
-enum { K_IDLE, K_ACTIVE };
+enum { K_IDLE, K_ACTIVE, K_PUB, K_KINDS }; /* K_PUB: the publisher in fan-out mode */
 
 struct conn {
     int fd;
@@ -568,7 +592,7 @@ struct conn {
     int64_t *pend_ts;
     uint32_t *freestk;
     uint32_t nfree;
-    uint64_t seq;
+    uint64_t seq; /* fan-out subscribers: index of the next event expected */
     char accept[29]; /* expected Sec-WebSocket-Accept during the upgrade */
 };
 
@@ -586,7 +610,7 @@ struct ramp {
     int started, done;
     int64_t t_begin;
 };
-static struct ramp ramps[2];
+static struct ramp ramps[K_KINDS];
 
 /* global measurement state */
 static struct {
@@ -602,10 +626,67 @@ static struct {
     struct emap rpc_errs, conn_errs, run_errs;
 } G;
 
+/* fan-out mode state: one entry per published event */
+static struct {
+    int64_t *send_ns;   /* CLOCK_MONOTONIC at send (also in the message as t_ns) */
+    int64_t *send_rt;   /* CLOCK_REALTIME at send, for kernel receive timestamps */
+    int64_t *expected;  /* subscribers alive when it was sent (0 after an error reply) */
+    int64_t *got;       /* deliveries received */
+    int64_t *last_ns;   /* latest delivery */
+    uint8_t *acked;
+    long sent, acked_ok, acked_err;
+    int64_t subs_alive;
+    int64_t expected_total, deliveries, out_of_order, other_notes, pub_notes;
+    int64_t t_first, t_next, drain_end;
+    int64_t kts_used, kts_skipped;
+    /* per read: the subscriber events it contained, for the kernel timestamp */
+    int rd_events, rd_frames;
+    long rd_event;
+    int64_t rd_lat;
+    struct hist puback, kernel, lag, evdone;
+    /* publish request = pre + seg[0] + value + seg[1] + ... ; values: 0 = n, 1 = t_ns */
+    char *pre, *seg[8];
+    size_t pre_len, seg_len[8];
+    int seg_val[8], nseg;
+    char *topic_q; /* topic as a JSON string, to compare with "method" */
+    size_t topic_q_len;
+} F;
+
+static struct conn *publisher;
+
 static uint8_t *req_prefix; /* {"jsonrpc":"2.0","method":M[,"params":P],"id": */
 static size_t req_prefix_len;
 static uint8_t *auth_payload;
 static size_t auth_payload_len;
+static uint8_t *sub_payload; /* fan-out: subscribe_events (id 0), the subscribers' setup call */
+static size_t sub_payload_len;
+static uint8_t *pub_auth_payload; /* fan-out: authenticate with --publish-token (id 0) */
+static size_t pub_auth_payload_len;
+
+/* The call that completes a connection's setup (id 0), or NULL if there is none. */
+static const uint8_t *setup_payload(const struct conn *c, size_t *len)
+{
+    if (c->kind == K_PUB) {
+        *len = pub_auth_payload_len;
+        return pub_auth_payload;
+    }
+    if (c->kind == K_ACTIVE && opt.subscribe) {
+        *len = sub_payload_len;
+        return sub_payload;
+    }
+    *len = auth_payload_len;
+    return opt.token ? auth_payload : NULL;
+}
+
+static const char *setup_name(const struct conn *c)
+{
+    return c->kind == K_ACTIVE && opt.subscribe ? "subscribe" : "auth";
+}
+
+static const char *kind_prefix(int kind)
+{
+    return kind == K_IDLE ? "idle: " : kind == K_PUB ? "publisher: " : "";
+}
 
 /* scratch buffers */
 static uint8_t scratch[65536];
@@ -804,13 +885,15 @@ static void conn_kill(struct conn *c, const char *reason)
     case ST_AUTH:
         r->in_setup--;
         r->failed++;
-        snprintf(key, sizeof key, "%s%s", c->kind == K_IDLE ? "idle: " : "", reason);
+        snprintf(key, sizeof key, "%s%s", kind_prefix(c->kind), reason);
         emap_add(&G.conn_errs, key);
         break;
     case ST_OPEN:
         if (!G.closing_phase) {
             G.conn_lost++;
-            snprintf(key, sizeof key, "%s%s", c->kind == K_IDLE ? "idle: " : "", reason);
+            if (c->kind == K_ACTIVE && opt.subscribe)
+                F.subs_alive--;
+            snprintf(key, sizeof key, "%s%s", kind_prefix(c->kind), reason);
             emap_add(&G.run_errs, key);
         }
         fail_pending(c, 1);
@@ -830,17 +913,21 @@ static void setup_ok(struct conn *c)
     c->state = ST_OPEN;
     r->in_setup--;
     r->established++;
+    if (c->kind == K_ACTIVE && opt.subscribe)
+        F.subs_alive++;
 }
 
 /* ------------------------------------------------------------------ requests */
 
 static int load_fill(struct conn *c);
+static void on_sub_message(struct conn *c, const char *msg, size_t len, const struct jspan *v, int64_t now);
+static void on_pub_message(uint64_t id, const struct jspan *v, int64_t now);
 
 static void on_rpc_response(struct conn *c, const char *msg, size_t len, int64_t now)
 {
-    static const char *const keys[] = {"id", "result", "error", "method"};
-    struct jspan v[4];
-    if (!js_object_get(msg, msg + len, keys, 4, v)) {
+    static const char *const keys[] = {"id", "result", "error", "method", "params"};
+    struct jspan v[5];
+    if (!js_object_get(msg, msg + len, keys, 5, v)) {
         G.malformed++;
         return;
     }
@@ -854,6 +941,7 @@ static void on_rpc_response(struct conn *c, const char *msg, size_t len, int64_t
             return; /* skip notifications (and anything else) until the auth reply */
         }
         char why[160];
+        const char *what = c->kind == K_PUB ? "auth" : setup_name(c);
         if (v[2].p) {
             static const char *const ekeys[] = {"code", "message"};
             struct jspan ev[2];
@@ -861,25 +949,39 @@ static void on_rpc_response(struct conn *c, const char *msg, size_t len, int64_t
             js_object_get(v[2].p, v[2].p + v[2].n, ekeys, 2, ev);
             js_display(ev[0], code, sizeof code);
             js_display(ev[1], m, sizeof m);
-            snprintf(why, sizeof why, "auth: rpc error %s %s", code, m);
+            snprintf(why, sizeof why, "%s: rpc error %s %s", what, code, m);
         } else if (!v[1].p) {
-            snprintf(why, sizeof why, "auth: response without result");
+            snprintf(why, sizeof why, "%s: response without result", what);
         } else {
-            static const char *const akeys[] = {"authenticated"};
+            /* authenticate answers {"authenticated": true, ...}, subscribe_events {"subscribed": true, ...} */
+            const char *flag = strcmp(what, "subscribe") ? "authenticated" : "subscribed";
+            const char *const akeys[] = {flag};
             struct jspan av[1];
             int isobj = js_object_get(v[1].p, v[1].p + v[1].n, akeys, 1, av);
             if (isobj && av[0].p && !(av[0].n == 4 && !memcmp(av[0].p, "true", 4))) {
-                snprintf(why, sizeof why, "auth: authenticated=false");
+                snprintf(why, sizeof why, "%s: %s=false", what, flag);
             } else {
-                G.auth_ok++;
-                h_record(&G.auth, now - c->t0);
+                if (c->kind != K_PUB) {
+                    G.auth_ok++;
+                    h_record(&G.auth, now - c->t0);
+                }
                 setup_ok(c);
                 return;
             }
         }
-        G.auth_fail++;
+        if (c->kind != K_PUB)
+            G.auth_fail++;
         ws_send_close(c, 1000, "");
         conn_kill(c, why);
+        return;
+    }
+
+    if (opt.subscribe && c->kind == K_ACTIVE) {
+        on_sub_message(c, msg, len, v, now);
+        return;
+    }
+    if (c->kind == K_PUB) {
+        on_pub_message(have_id ? id : 0, v, now);
         return;
     }
 
@@ -991,6 +1093,113 @@ static int load_fill(struct conn *c)
     return 0;
 }
 
+/* ------------------------------------------------------------------ fan-out */
+
+/* A message on a subscriber. v = id, result, error, method, params. */
+static void on_sub_message(struct conn *c, const char *msg, size_t len, const struct jspan *v, int64_t now)
+{
+    (void)msg;
+    (void)len;
+    if (!v[3].p || v[1].p || v[2].p || (v[0].p && !(v[0].n == 4 && !memcmp(v[0].p, "null", 4)))) {
+        G.unknown_id++; /* a response: a subscriber sends nothing after subscribing */
+        return;
+    }
+    if (v[3].n != F.topic_q_len || memcmp(v[3].p, F.topic_q, F.topic_q_len)) {
+        F.other_notes++; /* another notification (e.g. a legacy broadcast) */
+        return;
+    }
+    static const char *const pkeys[] = {"n", "t_ns"};
+    struct jspan pv[2];
+    uint64_t n, t;
+    if (!v[4].p || !js_object_get(v[4].p, v[4].p + v[4].n, pkeys, 2, pv) || !js_uint(pv[0], &n) ||
+        !js_uint(pv[1], &t) || n >= (uint64_t)F.sent || (int64_t)t != F.send_ns[n]) {
+        G.malformed++; /* not one of our events, or t_ns/n do not match what was sent */
+        return;
+    }
+    if (n < c->seq) { /* per connection the events must arrive once and in order */
+        F.out_of_order++;
+        return;
+    }
+    c->seq = n + 1;
+    int64_t lat = now - (int64_t)t;
+    h_record(&G.lat, lat);
+    F.deliveries++;
+    F.got[n]++;
+    if (now > F.last_ns[n])
+        F.last_ns[n] = now;
+    F.rd_events++;
+    F.rd_event = (long)n;
+    F.rd_lat = lat;
+}
+
+/* A message on the publisher: the reply to publish call id = index + 1. */
+static void on_pub_message(uint64_t id, const struct jspan *v, int64_t now)
+{
+    if (!id && v[3].p && !v[1].p && !v[2].p) {
+        F.pub_notes++;
+        return;
+    }
+    if (id == 0 || id > (uint64_t)F.sent || F.acked[id - 1]) {
+        G.unknown_id++;
+        return;
+    }
+    long k = (long)id - 1;
+    F.acked[k] = 1;
+    h_record(&F.puback, now - F.send_ns[k]);
+    if (v[2].p || !v[1].p) {
+        F.acked_err++;
+        F.expected_total -= F.expected[k]; /* nothing was published: nothing is expected */
+        F.expected[k] = 0;
+        char key[112];
+        if (v[2].p) {
+            static const char *const ekeys[] = {"code", "message"};
+            struct jspan ev[2];
+            char code[24], m[64];
+            js_object_get(v[2].p, v[2].p + v[2].n, ekeys, 2, ev);
+            js_display(ev[0], code, sizeof code);
+            js_display(ev[1], m, sizeof m);
+            snprintf(key, sizeof key, "publish: %s %s", code, m);
+        } else {
+            snprintf(key, sizeof key, "publish: response without result");
+        }
+        emap_add(&G.rpc_errs, key);
+        return;
+    }
+    F.acked_ok++;
+}
+
+/* Send the next publish call. Its send time is taken just before the frame is built. */
+static void publish_one(void)
+{
+    long k = F.sent;
+    struct conn *p = publisher;
+    int64_t ts = mono_ns(), rt = real_ns();
+    char buf[8192];
+    size_t o = 0;
+    memcpy(buf, F.pre, F.pre_len);
+    o = F.pre_len;
+    for (int i = 0; i < F.nseg; i++) {
+        if (i > 0)
+            o += (size_t)sprintf(buf + o, "%" PRId64, F.seg_val[i - 1] ? ts : (int64_t)k);
+        memcpy(buf + o, F.seg[i], F.seg_len[i]);
+        o += F.seg_len[i];
+    }
+    o += (size_t)sprintf(buf + o, ",\"id\":%ld}", k + 1);
+    F.send_ns[k] = ts;
+    F.send_rt[k] = rt;
+    F.expected[k] = F.subs_alive;
+    F.expected_total += F.subs_alive;
+    F.sent++;
+    if (!p || p->state != ST_OPEN || ws_send(p, 0x1, (const uint8_t *)buf, o) < 0) {
+        /* the publisher is gone: this event was not published */
+        F.expected_total -= F.expected[k];
+        F.expected[k] = 0;
+        F.acked[k] = 1;
+        F.acked_err++;
+        emap_add(&G.rpc_errs, "publish: publisher connection gone");
+    }
+}
+
 /* ------------------------------------------------------------------ frames */
 
 static int utf8_valid(const uint8_t *s, size_t n)
@@ -1061,6 +1270,7 @@ static void deliver(struct conn *c, int op, const uint8_t *p, size_t n, int64_t 
 
 static void handle_frame(struct conn *c, int fin, int op, const uint8_t *p, size_t n, int64_t now)
 {
+    F.rd_frames++;
     switch (op) {
     case 0x9: /* ping -> pong with the same payload */
         G.pings++;
@@ -1323,11 +1533,14 @@ static long parse_upgrade(struct conn *c, uint8_t *d, size_t len, int64_t now)
         goto fail;
     }
     free(h);
-    h_record(c->kind == K_ACTIVE ? &G.connect : &G.idle_connect, now - c->t0);
-    if (opt.token) {
+    if (c->kind != K_PUB)
+        h_record(c->kind == K_IDLE ? &G.idle_connect : &G.connect, now - c->t0);
+    size_t splen;
+    const uint8_t *sp = setup_payload(c, &splen);
+    if (sp) {
         c->state = ST_AUTH;
         c->t0 = now;
-        if (ws_send(c, 0x1, auth_payload, auth_payload_len) < 0)
+        if (ws_send(c, 0x1, sp, splen) < 0)
             return -1;
     } else {
         setup_ok(c);
@@ -1364,7 +1577,27 @@ static void on_readable(struct conn *c)
         buf = c->rbuf + c->rlen;
         space = c->rcap - c->rlen;
     }
-    ssize_t n = recv(c->fd, buf, space, 0);
+    ssize_t n;
+    int64_t kts = 0; /* kernel receive timestamp (CLOCK_REALTIME) of the last segment read */
+    int want_kts = opt.subscribe && opt.kernel_ts && c->kind == K_ACTIVE;
+    if (want_kts) {
+        struct iovec iov = {.iov_base = buf, .iov_len = space};
+        union {
+            char b[CMSG_SPACE(sizeof(struct timespec)) * 2];
+            struct cmsghdr align;
+        } cb;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof cb.b};
+        n = recvmsg(c->fd, &mh, 0);
+        if (n > 0)
+            for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+                    struct timespec kt;
+                    memcpy(&kt, CMSG_DATA(cm), sizeof kt);
+                    kts = (int64_t)kt.tv_sec * 1000000000LL + kt.tv_nsec;
+                }
+    } else {
+        n = recv(c->fd, buf, space, 0);
+    }
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return;
@@ -1382,6 +1615,7 @@ static void on_readable(struct conn *c)
     size_t total = use_scratch ? (size_t)n : (size_t)c->rlen + (size_t)n;
     size_t off = 0, need = 0;
     c->busy = 1;
+    F.rd_events = F.rd_frames = 0;
     if (c->state == ST_UPGRADING) {
         long r = parse_upgrade(c, d, total, now);
         if (r > 0)
@@ -1390,6 +1624,18 @@ static void on_readable(struct conn *c)
     if (c->state != ST_DEAD && c->state != ST_UPGRADING)
         off += ws_parse(c, d + off, total - off, now, &need);
     c->busy = 0;
+    if (F.rd_events) {
+        /* The kernel timestamp belongs to the last segment of this read, so it dates a delivery
+         * only when the read held exactly that one event (and all of it). */
+        if (F.rd_events == 1 && F.rd_frames == 1 && kts && total == off) {
+            int64_t k = kts - F.send_rt[F.rd_event];
+            h_record(&F.kernel, k);
+            h_record(&F.lag, F.rd_lat - k);
+            F.kts_used++;
+        } else if (want_kts) {
+            F.kts_skipped += F.rd_events;
+        }
+    }
     if (c->state == ST_DEAD) {
         conn_free_bufs(c);
         return;
@@ -1466,6 +1712,8 @@ static void conn_start(struct conn *c, int kind)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (opt.subscribe && opt.kernel_ts && kind == K_ACTIVE)
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     c->fd = fd;
     c->state = ST_CONNECTING;
     r->in_setup++;
@@ -1608,7 +1856,7 @@ static long count_alive(int kind)
     return n;
 }
 
-static long alive_end[2] = {-1, -1};
+static long alive_end[K_KINDS] = {-1, -1, -1};
 
 static void emap_json(FILE *f, const char *name, const struct emap *m)
 {
@@ -1783,6 +2031,18 @@ static void usage(FILE *f)
             "  --label TEXT        copied into the output\n"
             "  --json              print one JSON line instead of the table\n"
             "  -v, --verbose       progress on stderr\n"
+            "fan-out mode (event delivery latency):\n"
+            "  --subscribe TOPIC   the --conns connections subscribe to TOPIC (subscribe_events, with --token\n"
+            "                      as auth_token) and only receive; one extra connection publishes\n"
+            "  --publish-count N   events to publish (default 100)\n"
+            "  --publish-interval T  time between publish calls; a bare number is milliseconds (default 50)\n"
+            "  --publish-token JWT the publisher calls authenticate with it first (required)\n"
+            "  --publish-method M  publish call (default fixture.emit)\n"
+            "  --publish-params J  its params, JSON in which the strings \"$topic\", \"$n\" and \"$t_ns\" are\n"
+            "                      replaced (default {\"topic\":\"$topic\",\"params\":{\"device\":\"loadgen\",\n"
+            "                      \"n\":\"$n\",\"t_ns\":\"$t_ns\"}}); the delivered event's params must carry n and t_ns\n"
+            "  --no-kernel-ts      do not read kernel receive timestamps (SO_TIMESTAMPNS)\n"
+            "  (--warmup = pause between setup and the first event, --drain = max wait after the last)\n"
             "exit status: 0 ok, 1 usage, 2 aborted (time limit or signal), 4 no active connection\n");
 }
 
@@ -1876,7 +2136,7 @@ static void build_payloads(void)
 
 static void scan_timeouts(int64_t now)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < K_KINDS; k++) {
         struct ramp *r = &ramps[k];
         if (!r->started || r->in_setup == 0)
             continue;
@@ -1886,8 +2146,9 @@ static void scan_timeouts(int64_t now)
                 now - c->t0 > (int64_t)(opt.connect_timeout * 1e9))
                 conn_kill(c, c->state == ST_CONNECTING ? "connect: timeout" : "upgrade: timeout");
             else if (c->state == ST_AUTH && now - c->t0 > (int64_t)(opt.auth_timeout * 1e9)) {
-                G.auth_fail++;
-                conn_kill(c, "auth: timeout");
+                if (c->kind != K_PUB)
+                    G.auth_fail++;
+                conn_kill(c, c->kind == K_PUB ? "auth: timeout" : !strcmp(setup_name(c), "subscribe") ? "subscribe: timeout" : "auth: timeout");
             }
         }
     }
@@ -1914,7 +2175,8 @@ static void ramp_tick(struct ramp *r, int kind, int64_t now)
     if (r->next >= r->n && r->in_setup == 0 && !r->done) {
         r->done = 1;
         r->seconds = (mono_ns() - r->t_begin) / 1e9;
-        vlog("%s ramp done: %ld/%ld established, %ld failed in %.2fs", kind == K_IDLE ? "idle" : "active",
+        vlog("%s ramp done: %ld/%ld established, %ld failed in %.2fs",
+             kind == K_IDLE ? "idle" : kind == K_PUB ? "publisher" : opt.subscribe ? "subscriber" : "active",
              r->established, r->n, r->failed, r->seconds);
     }
 }

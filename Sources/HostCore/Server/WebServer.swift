@@ -39,23 +39,5 @@ final class NetworkServerBox: @unchecked Sendable {
     init(_ value: NetworkServer) { self.value = value }
 }
 
-/// Starts a detached OS thread running `body` (the network loop must not occupy a thread of
-/// Swift's cooperative pool, which would starve handler tasks on a 2-core machine).
-func startThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let arg = Unmanaged.passRetained(Box(body)).toOpaque()
-    var tid = pthread_t()
-    let rc = pthread_create(&tid, nil, { raw in
-        guard let raw else { return nil }
-        Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().body()
-        return nil
-    }, arg)
-    if rc == 0 {
-        pthread_detach(tid)
-    } else {
-        Unmanaged<Box>.fromOpaque(arg).takeRetainedValue().body()  // no thread: run here rather than never
-    }
-}
+/// Starts the network loop and other host threads on their own OS threads (see `spawnThread`).
+func startThread(_ body: @escaping @Sendable () -> Void) { spawnThread(body) }
