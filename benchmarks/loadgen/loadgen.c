@@ -1731,7 +1731,7 @@ static void conn_start(struct conn *c, int kind)
         conn_kill(c, why);
         return;
     }
-    if (kind == K_ACTIVE) {
+    if (kind == K_ACTIVE && !opt.subscribe) {
         long k = opt.inflight;
         c->pend_id = calloc((size_t)k, sizeof *c->pend_id);
         c->pend_ts = calloc((size_t)k, sizeof *c->pend_ts);
@@ -1891,8 +1891,120 @@ static void emap_human(const char *title, const struct emap *m)
         printf("    %8" PRId64 "  other\n", m->other);
 }
 
+static void print_fanout_results(void)
+{
+    struct quant lq = h_summary(&G.lat), cq = h_summary(&G.connect), sq = h_summary(&G.auth);
+    struct quant pq = h_summary(&F.puback), kq = h_summary(&F.kernel), gq = h_summary(&F.lag);
+    long incomplete = 0;
+    for (long k = 0; k < F.sent; k++) {
+        if (F.got[k] > 0)
+            h_record(&F.evdone, F.last_ns[k] - F.send_ns[k]);
+        if (F.got[k] < F.expected[k])
+            incomplete++;
+    }
+    struct quant eq = h_summary(&F.evdone);
+    int64_t lost = F.expected_total - F.deliveries;
+    if (lost < 0)
+        lost = 0;
+    long sub_alive = alive_end[K_ACTIVE] >= 0 ? alive_end[K_ACTIVE] : count_alive(K_ACTIVE);
+    double pub_s = t_measure0 && t_measure1 ? (t_measure1 - t_measure0) / 1e9 : 0;
+    if (opt.json) {
+        FILE *f = stdout;
+        fprintf(f, "{\"tool\":\"" VERSION "\",\"mode\":\"fanout\"");
+        if (opt.label) {
+            fputs(",\"label\":", f);
+            fjson_str(f, opt.label);
+        }
+        fputs(",\"url\":", f);
+        fjson_str(f, opt.url);
+        fputs(",\"topic\":", f);
+        fjson_str(f, opt.subscribe);
+        fputs(",\"publish_method\":", f);
+        fjson_str(f, opt.publish_method);
+        fprintf(f, ",\"conns\":%ld,\"conns_established\":%ld,\"conn_failures\":%ld,\"conn_not_attempted\":%ld"
+                   ",\"active_alive_end\":%ld,\"idle\":%ld,\"idle_established\":%ld,\"publisher_ok\":%s",
+                opt.conns, ramps[K_ACTIVE].established, ramps[K_ACTIVE].failed, ramps[K_ACTIVE].not_attempted,
+                sub_alive, opt.idle, ramps[K_IDLE].established, ramps[K_PUB].established ? "true" : "false");
+        emap_json(f, "conn_errors", &G.conn_errs);
+        quant_json(f, "connect_us", cq);
+        quant_json(f, "subscribe_us", sq);
+        fprintf(f, ",\"ramp_s\":%.3f,\"subscribe_ok\":%" PRId64 ",\"subscribe_fail\":%" PRId64, ramps[K_ACTIVE].seconds,
+                G.auth_ok, G.auth_fail);
+        fprintf(f, ",\"publish_interval_ms\":%g,\"events_sent\":%ld,\"events_ok\":%ld,\"events_failed\":%ld"
+                   ",\"publish_s\":%.3f",
+                opt.publish_interval * 1000, F.sent, F.acked_ok, F.acked_err + (F.sent - F.acked_ok - F.acked_err), pub_s);
+        emap_json(f, "rpc_errors", &G.rpc_errs);
+        quant_json(f, "publish_ack_us", pq);
+        fprintf(f, ",\"deliveries\":%" PRId64 ",\"expected\":%" PRId64 ",\"lost\":%" PRId64 ",\"out_of_order\":%" PRId64
+                   ",\"events_incomplete\":%ld,\"conn_lost\":%" PRId64,
+                F.deliveries, F.expected_total, lost, F.out_of_order, incomplete, G.conn_lost);
+        emap_json(f, "run_errors", &G.run_errs);
+        fprintf(f, ",\"malformed\":%" PRId64 ",\"other_notifications\":%" PRId64 ",\"server_pings\":%" PRId64,
+                G.malformed + G.unknown_id + G.binary, F.other_notes + F.pub_notes + G.notifications, G.pings);
+        quant_json(f, "latency_us", lq);
+        quant_json(f, "event_complete_us", eq);
+        quant_json(f, "kernel_arrival_us", kq);
+        quant_json(f, "client_lag_us", gq);
+        fprintf(f, ",\"kernel_ts_skipped\":%" PRId64, F.kts_skipped);
+        if (S.have)
+            fprintf(f, ",\"server\":{\"pid\":%ld,\"rss_start_kb\":%ld,\"rss_connected_kb\":%ld,\"rss_max_sampled_kb\":%ld,"
+                       "\"rss_end_kb\":%ld,\"hwm_end_kb\":%ld,\"cpu_pct\":%.1f,\"cpu_us_per_delivery\":%.1f,\"alive_end\":%s}",
+                    opt.pid, S.rss_start, S.rss_connected, S.rss_max, S.rss_end, S.hwm_end, S.cpu_pct, S.us_per_req,
+                    S.alive_end ? "true" : "false");
+        fprintf(f, ",\"client_cpu_pct\":%.1f", client_cpu_pct);
+        if (aborted) {
+            fputs(",\"aborted\":", f);
+            fjson_str(f, aborted);
+        }
+        fputs("}\n", f);
+        fflush(f);
+        return;
+    }
+    printf("loadgen fan-out  %s  topic=%s  subscribers=%ld  events=%ld every %gms via %s%s%s\n", opt.url, opt.subscribe,
+           opt.conns, opt.publish_count, opt.publish_interval * 1000, opt.publish_method, opt.label ? "  label=" : "",
+           opt.label ? opt.label : "");
+    if (aborted)
+        printf("ABORTED: %s (partial results)\n", aborted);
+    printf("  subscribers   %ld/%ld subscribed, %ld failed, %ld not attempted (ramp %.2fs); alive at end %ld, lost %" PRId64 "\n",
+           ramps[K_ACTIVE].established, opt.conns, ramps[K_ACTIVE].failed, ramps[K_ACTIVE].not_attempted,
+           ramps[K_ACTIVE].seconds, sub_alive, G.conn_lost);
+    printf("  setup µs      connect p50 %.1f  p99 %.1f; subscribe p50 %.1f  p99 %.1f  max %.1f\n", cq.p50, cq.p99, sq.p50,
+           sq.p99, sq.max);
+    printf("  publisher     %s; %ld sent, %ld ok, %ld failed in %.2fs; reply µs p50 %.1f  p99 %.1f  max %.1f\n",
+           ramps[K_PUB].established ? "authenticated" : "NOT CONNECTED", F.sent, F.acked_ok,
+           F.acked_err + (F.sent - F.acked_ok - F.acked_err), pub_s, pq.p50, pq.p99, pq.max);
+    printf("  deliveries    %" PRId64 " of %" PRId64 " expected; lost %" PRId64 ", out of order/duplicate %" PRId64
+           ", events incomplete %ld\n",
+           F.deliveries, F.expected_total, lost, F.out_of_order, incomplete);
+    printf("  latency µs    mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (publish send -> subscriber read)\n",
+           lq.mean, lq.p50, lq.p90, lq.p99, lq.p999, lq.max);
+    printf("  per event µs  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (send -> last subscriber's read)\n", eq.p50, eq.p90,
+           eq.p99, eq.max);
+    if (opt.kernel_ts)
+        printf("  kernel µs     p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (send -> in the subscriber's socket; %" PRIu64
+               " deliveries, %" PRId64 " skipped)\n"
+               "  client lag µs p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (in the socket -> read by loadgen)\n",
+               kq.p50, kq.p90, kq.p99, kq.p999, kq.max, kq.n, F.kts_skipped, gq.p50, gq.p90, gq.p99, gq.p999, gq.max);
+    printf("  other         malformed %" PRId64 ", other notifications %" PRId64 ", server pings %" PRId64 "\n",
+           G.malformed + G.unknown_id + G.binary, F.other_notes + F.pub_notes + G.notifications, G.pings);
+    emap_human("connection errors", &G.conn_errs);
+    emap_human("publish errors", &G.rpc_errs);
+    emap_human("errors during the run", &G.run_errs);
+    if (S.have)
+        printf("  server pid %ld RSS MB idle %.1f -> connected %.1f -> end %.1f (max sampled %.1f, HWM %.1f)%s\n"
+               "                CPU %.1f %% while publishing = %.1f µs per delivery\n",
+               opt.pid, S.rss_start / 1024.0, S.rss_connected / 1024.0, S.rss_end / 1024.0, S.rss_max / 1024.0,
+               S.hwm_end / 1024.0, S.alive_end ? "" : "  (server gone at the end!)", S.cpu_pct, S.us_per_req);
+    printf("  client        CPU %.1f %% of one core while publishing\n", client_cpu_pct);
+    fflush(stdout);
+}
+
 static void print_results(void)
 {
+    if (opt.subscribe) {
+        print_fanout_results();
+        return;
+    }
     double win = 0; /* seconds of window actually covered */
     if (t_measure0 && t_measure1) {
         win = opt.duration;
@@ -2101,6 +2213,106 @@ static void parse_url(void)
     freeaddrinfo(res);
 }
 
+static uint8_t *make_call(const char *method, const char *params, size_t *len)
+{
+    char *mq = xmalloc(strlen(method) * 6 + 3);
+    json_quote(mq, method);
+    uint8_t *b = xmalloc(strlen(mq) + strlen(params) + 64);
+    *len = (size_t)sprintf((char *)b, "{\"jsonrpc\":\"2.0\",\"method\":%s,\"params\":%s,\"id\":0}", mq, params);
+    free(mq);
+    return b;
+}
+
+static void build_fanout(void)
+{
+    const char *topic = opt.subscribe;
+    F.topic_q = xmalloc(strlen(topic) * 6 + 3);
+    F.topic_q_len = json_quote(F.topic_q, topic);
+    /* subscribers: subscribe_events {"topics":[TOPIC][,"auth_token":TOKEN]} */
+    char *tq = xmalloc((opt.token ? strlen(opt.token) : 0) * 6 + 3);
+    json_quote(tq, opt.token ? opt.token : "");
+    char *sp = xmalloc(strlen(F.topic_q) + strlen(tq) + 64);
+    if (opt.token)
+        sprintf(sp, "{\"topics\":[%s],\"auth_token\":%s}", F.topic_q, tq);
+    else
+        sprintf(sp, "{\"topics\":[%s]}", F.topic_q);
+    sub_payload = make_call("subscribe_events", sp, &sub_payload_len);
+    free(sp);
+    free(tq);
+    /* publisher: authenticate {"auth_token": PUBLISH_TOKEN} */
+    tq = xmalloc(strlen(opt.publish_token) * 6 + 3);
+    json_quote(tq, opt.publish_token);
+    sp = xmalloc(strlen(tq) + 32);
+    sprintf(sp, "{\"auth_token\":%s}", tq);
+    pub_auth_payload = make_call("authenticate", sp, &pub_auth_payload_len);
+    free(sp);
+    free(tq);
+    /* publish call: prefix, then the params template cut at "$n" / "$t_ns" */
+    const char *tpl = opt.publish_params ? opt.publish_params
+                                         : "{\"topic\":\"$topic\",\"params\":{\"device\":\"loadgen\",\"n\":\"$n\",\"t_ns\":\"$t_ns\"}}";
+    {
+        const char *e = tpl + strlen(tpl), *p = js_ws(tpl, e), *q = p < e ? js_value(p, e, 0) : NULL;
+        if (!q || js_ws(q, e) != e)
+            die("--publish-params is not valid JSON");
+    }
+    if (strlen(tpl) > 4000)
+        die("--publish-params is too long");
+    char *t = xmalloc(strlen(tpl) * 8 + F.topic_q_len * 8 + 16);
+    { /* "$topic" -> the topic as a JSON string */
+        size_t o = 0;
+        for (const char *p = tpl; *p;) {
+            if (!strncmp(p, "\"$topic\"", 8)) {
+                memcpy(t + o, F.topic_q, F.topic_q_len);
+                o += F.topic_q_len;
+                p += 8;
+            } else {
+                t[o++] = *p++;
+            }
+        }
+        t[o] = 0;
+    }
+    if (!strstr(t, "\"$n\"") || !strstr(t, "\"$t_ns\""))
+        die("--publish-params must contain the strings \"$n\" and \"$t_ns\"");
+    F.nseg = 0;
+    for (const char *p = t;;) {
+        const char *a = strstr(p, "\"$n\""), *b = strstr(p, "\"$t_ns\""), *m = NULL;
+        int val = 0;
+        if (a && (!b || a < b))
+            m = a, val = 0;
+        else if (b)
+            m = b, val = 1;
+        if (F.nseg == 8)
+            die("--publish-params: too many placeholders");
+        size_t l = m ? (size_t)(m - p) : strlen(p);
+        F.seg[F.nseg] = xmalloc(l + 1);
+        memcpy(F.seg[F.nseg], p, l);
+        F.seg[F.nseg][l] = 0;
+        F.seg_len[F.nseg] = l;
+        if (!m) {
+            F.nseg++;
+            break;
+        }
+        F.seg_val[F.nseg] = val;
+        F.nseg++;
+        p = m + (val ? 7 : 4);
+    }
+    free(t);
+    char *mq = xmalloc(strlen(opt.publish_method) * 6 + 3);
+    json_quote(mq, opt.publish_method);
+    F.pre = xmalloc(strlen(mq) + 64);
+    F.pre_len = (size_t)sprintf(F.pre, "{\"jsonrpc\":\"2.0\",\"method\":%s,\"params\":", mq);
+    free(mq);
+    size_t k = (size_t)opt.publish_count;
+    F.send_ns = calloc(k, sizeof *F.send_ns);
+    F.send_rt = calloc(k, sizeof *F.send_rt);
+    F.expected = calloc(k, sizeof *F.expected);
+    F.got = calloc(k, sizeof *F.got);
+    F.last_ns = calloc(k, sizeof *F.last_ns);
+    F.acked = calloc(k, 1);
+    if (!F.send_ns || !F.send_rt || !F.expected || !F.got || !F.last_ns || !F.acked)
+        die("out of memory");
+}
+
 static void build_payloads(void)
 {
     /* method */
@@ -2128,6 +2340,8 @@ static void build_payloads(void)
                                            "{\"jsonrpc\":\"2.0\",\"method\":\"authenticate\",\"params\":{\"auth_token\":%s},\"id\":0}", tq);
         free(tq);
     }
+    if (opt.subscribe)
+        build_fanout();
     obuf_cap = 65536;
     if (obuf_cap < (req_prefix_len + 64) * 4)
         obuf_cap = (req_prefix_len + 64) * 4;
@@ -2181,7 +2395,7 @@ static void ramp_tick(struct ramp *r, int kind, int64_t now)
     }
 }
 
-enum { PH_IDLE_RAMP, PH_ACTIVE_RAMP, PH_LOAD, PH_DRAIN, PH_CLOSE, PH_DONE };
+enum { PH_IDLE_RAMP, PH_ACTIVE_RAMP, PH_PUB_RAMP, PH_LOAD, PH_DRAIN, PH_CLOSE, PH_DONE };
 
 int main(int argc, char **argv)
 {
@@ -2208,6 +2422,13 @@ int main(int argc, char **argv)
         {"verbose", no_argument, 0, 'v'},
         {"version", no_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'},
+        {"subscribe", required_argument, 0, 'S'},
+        {"publish-count", required_argument, 0, 'n'},
+        {"publish-interval", required_argument, 0, 'i'},
+        {"publish-token", required_argument, 0, 'T'},
+        {"publish-method", required_argument, 0, 'N'},
+        {"publish-params", required_argument, 0, 'J'},
+        {"no-kernel-ts", no_argument, 0, 'K'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -2235,6 +2456,20 @@ int main(int argc, char **argv)
         case 'v': opt.verbose = 1; break;
         case 'V': puts(VERSION); return 0;
         case 'h': usage(stdout); return 0;
+        case 'S': opt.subscribe = *optarg ? optarg : NULL; break;
+        case 'n': opt.publish_count = parse_long("publish-count", optarg, 1, 10000000); break;
+        case 'i': {
+            /* a bare number is milliseconds here */
+            char *end;
+            double v = strtod(optarg, &end);
+            opt.publish_interval = (end != optarg && !*end && v >= 0 && isfinite(v)) ? v / 1000
+                                                                                : parse_duration("publish-interval", optarg);
+            break;
+        }
+        case 'T': opt.publish_token = *optarg ? optarg : NULL; break;
+        case 'N': opt.publish_method = optarg; break;
+        case 'J': opt.publish_params = optarg; break;
+        case 'K': opt.kernel_ts = 0; break;
         default: usage(stderr); return 1;
         }
     }
@@ -2242,14 +2477,23 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    if (opt.duration <= 0 || opt.duration > 3600)
+    if (!opt.subscribe && (opt.duration <= 0 || opt.duration > 3600))
         die("--duration must be in (0, 3600] seconds");
     if (opt.warmup > 600 || opt.drain > 600)
         die("--warmup and --drain must be <= 600 seconds");
     if (opt.ramp_timeout <= 0 || opt.ramp_timeout > 3600 || opt.connect_timeout <= 0 || opt.auth_timeout <= 0)
         die("timeouts must be > 0 (ramp-timeout <= 3600)");
+    if (opt.subscribe) {
+        if (!opt.publish_token)
+            die("--subscribe needs --publish-token (the publisher authenticates with it)");
+        if (opt.conns < 1)
+            die("--subscribe needs --conns >= 1");
+        if (opt.publish_interval > 3600)
+            die("--publish-interval must be <= 1 hour");
+        opt.duration = opt.publish_count * opt.publish_interval; /* publishing time, for --max-runtime */
+    }
     if (opt.max_runtime <= 0)
-        opt.max_runtime = 2 * opt.ramp_timeout + opt.warmup + opt.duration + opt.drain + 30;
+        opt.max_runtime = (opt.subscribe ? 3 : 2) * opt.ramp_timeout + opt.warmup + opt.duration + opt.drain + 30;
     parse_url();
     build_payloads();
     t_start_ns = mono_ns();
@@ -2280,7 +2524,7 @@ int main(int argc, char **argv)
         S.rss_start = S.rss_max = s.rss_kb;
     }
 
-    nconns_total = opt.idle + opt.conns;
+    nconns_total = opt.idle + opt.conns + (opt.subscribe ? 1 : 0);
     conns = calloc((size_t)(nconns_total ? nconns_total : 1), sizeof *conns);
     if (!conns)
         die("out of memory");
@@ -2290,6 +2534,10 @@ int main(int argc, char **argv)
     ramps[K_IDLE].n = opt.idle;
     ramps[K_ACTIVE].base = opt.idle;
     ramps[K_ACTIVE].n = opt.conns;
+    ramps[K_PUB].base = opt.idle + opt.conns;
+    ramps[K_PUB].n = opt.subscribe ? 1 : 0;
+    if (opt.subscribe)
+        publisher = &conns[ramps[K_PUB].base];
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)
@@ -2318,7 +2566,9 @@ int main(int argc, char **argv)
         }
         if (phase == PH_ACTIVE_RAMP) {
             ramp_tick(&ramps[K_ACTIVE], K_ACTIVE, now);
-            if (ramps[K_ACTIVE].done) {
+            if (ramps[K_ACTIVE].done && opt.subscribe) {
+                phase = PH_PUB_RAMP;
+            } else if (ramps[K_ACTIVE].done) {
                 if (S.have) {
                     struct psample s = proc_sample(opt.pid);
                     S.rss_connected = s.rss_kb;
@@ -2345,7 +2595,48 @@ int main(int argc, char **argv)
                 }
             }
         }
-        if (phase == PH_LOAD) {
+        if (phase == PH_PUB_RAMP) {
+            ramp_tick(&ramps[K_PUB], K_PUB, now);
+            if (ramps[K_PUB].done) {
+                if (S.have) {
+                    struct psample s = proc_sample(opt.pid);
+                    S.rss_connected = s.rss_kb;
+                    if (s.rss_kb > S.rss_max)
+                        S.rss_max = s.rss_kb;
+                }
+                now = mono_ns();
+                F.t_first = F.t_next = now + (int64_t)(opt.warmup * 1e9);
+                if (ramps[K_PUB].established && F.subs_alive > 0) {
+                    phase = PH_LOAD;
+                    vlog("fan-out: %" PRId64 " subscribers; %ld events every %gs after %gs", F.subs_alive,
+                         opt.publish_count, opt.publish_interval, opt.warmup);
+                } else {
+                    phase = PH_DRAIN; /* nothing to measure: no publisher or no subscriber */
+                    F.drain_end = now;
+                }
+            }
+        }
+        if (phase == PH_LOAD && opt.subscribe) {
+            if (now >= F.t_next) {
+                if (F.sent == 0) {
+                    if (S.have) {
+                        S.ticks0 = proc_sample(opt.pid).ticks;
+                        S.t_ticks0 = mono_ns();
+                    }
+                    client_cpu0 = rusage_s();
+                    t_measure0 = mono_ns();
+                }
+                publish_one();
+                /* fixed schedule from the first event; a late send does not shift the ones after it */
+                F.t_next = F.t_first + (int64_t)((double)F.sent * opt.publish_interval * 1e9);
+                if (F.sent >= opt.publish_count) {
+                    phase = PH_DRAIN;
+                    F.drain_end = mono_ns() + (int64_t)(opt.drain * 1e9);
+                    vlog("published %ld events; waiting for %" PRId64 " deliveries (%" PRId64 " so far)", F.sent,
+                         F.expected_total, F.deliveries);
+                }
+            }
+        } else if (phase == PH_LOAD) {
             if (t_measure0 == 0 && now >= G.m_start) {
                 if (S.have) {
                     S.ticks0 = proc_sample(opt.pid).ticks;
@@ -2368,7 +2659,22 @@ int main(int argc, char **argv)
             }
         }
         if (phase == PH_DRAIN) {
-            if (G.outstanding <= 0 || now >= drain_end) {
+            int drained;
+            if (opt.subscribe) {
+                long acks = F.acked_ok + F.acked_err;
+                drained = (acks >= F.sent && F.deliveries >= F.expected_total) || now >= F.drain_end;
+                if (drained && t_measure0) {
+                    if (S.have) {
+                        S.ticks1 = proc_sample(opt.pid).ticks;
+                        S.t_ticks1 = mono_ns();
+                    }
+                    t_measure1 = mono_ns();
+                    client_cpu_pct = r1((rusage_s() - client_cpu0) / ((t_measure1 - t_measure0) / 1e9) * 100);
+                }
+            } else {
+                drained = G.outstanding <= 0 || now >= drain_end;
+            }
+            if (drained) {
                 G.load_running = 0;
                 vlog("drained, %" PRId64 " outstanding", G.outstanding);
                 alive_end[K_ACTIVE] = count_alive(K_ACTIVE);
@@ -2385,8 +2691,9 @@ int main(int argc, char **argv)
                     if (S.ticks0 >= 0 && S.ticks1 > 0 && S.t_ticks1 > S.t_ticks0) {
                         double cpu_s = (double)(S.ticks1 - S.ticks0) / (double)sysconf(_SC_CLK_TCK);
                         S.cpu_pct = r1(cpu_s / ((S.t_ticks1 - S.t_ticks0) / 1e9) * 100);
-                        if (G.ok > 0)
-                            S.us_per_req = r1(cpu_s * 1e6 / (double)G.ok);
+                        int64_t units = opt.subscribe ? F.deliveries : G.ok;
+                        if (units > 0)
+                            S.us_per_req = r1(cpu_s * 1e6 / (double)units);
                     }
                 }
                 /* close handshake on every open connection */
@@ -2426,7 +2733,7 @@ int main(int argc, char **argv)
             next_rss = now + 250000000LL;
         }
         if (opt.verbose && now >= next_progress) {
-            if (phase <= PH_ACTIVE_RAMP && next_progress)
+            if (phase <= PH_PUB_RAMP && next_progress)
                 vlog("ramp: idle %ld/%ld, active %ld/%ld established, %ld+%ld failed, %ld in setup",
                      ramps[K_IDLE].established, opt.idle, ramps[K_ACTIVE].established, opt.conns,
                      ramps[K_IDLE].failed, ramps[K_ACTIVE].failed,
@@ -2436,12 +2743,15 @@ int main(int argc, char **argv)
 
         /* wait */
         int64_t wake = now + 50000000LL;
-        if (phase == PH_LOAD) {
+        if (phase == PH_LOAD && opt.subscribe) {
+            if (F.t_next < wake)
+                wake = F.t_next;
+        } else if (phase == PH_LOAD) {
             int64_t b = t_measure0 == 0 ? G.m_start : G.m_end;
             if (b < wake)
                 wake = b;
         }
-        if (phase == PH_DRAIN || phase == PH_CLOSE || phase <= PH_ACTIVE_RAMP)
+        if (phase == PH_DRAIN || phase == PH_CLOSE || phase <= PH_PUB_RAMP)
             wake = now + 5000000LL;
         int tmo = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
         int n = epoll_wait(epfd, evs, (int)(sizeof evs / sizeof evs[0]), tmo);
@@ -2468,6 +2778,8 @@ int main(int argc, char **argv)
             S.hwm_end = s.hwm_kb;
         }
     } else if (opt.conns > 0 && ramps[K_ACTIVE].established == 0) {
+        exit_code = 4;
+    } else if (opt.subscribe && ramps[K_PUB].established == 0) {
         exit_code = 4;
     }
     print_results();

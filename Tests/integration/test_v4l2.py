@@ -1,0 +1,177 @@
+"""The V4L2Source plugin's real ioctl and hot-plug code, run against the fake V4L2 device
+(Tests/FakeV4L2, LD_PRELOAD on the daemon only): discovery, capabilities, metadata nodes,
+wedged and failing devices, hot-plug events to subscribed clients, and the merged camera list."""
+import asyncio
+import json
+import os
+import subprocess
+import time
+
+import pytest
+import websockets
+
+from conftest import DEFAULT_PLUGINS, REPO, make_token, rpc_message
+
+FAKE = REPO / "Tests" / "FakeV4L2"
+UVC = ("card=HD USB Camera\nbus_info=usb-0000:00:14.0-1\n"
+       "formats=YUYV:640x480@30,15;1280x720@10|MJPG:640x480@30;1280x720@30,15;1920x1080@30\n")
+
+
+@pytest.fixture(scope="session")
+def fake_lib():
+    subprocess.run(["make", "-s", "-C", str(FAKE)], check=True, capture_output=True)
+    return FAKE / "libfakev4l2.so"
+
+
+def plug(dev, index, content):
+    """Writes a node under a temporary name, then renames it in (what inotify watchers need)."""
+    tmp = dev / f".tmp-video{index}"
+    tmp.write_text(content)
+    os.rename(tmp, dev / f"video{index}")
+
+
+@pytest.fixture
+def cams(daemon_factory, fake_lib, tmp_path):
+    def start(nodes, plugins_extra=(), discovery="inotify", **v4l2):
+        dev = tmp_path / "dev"
+        dev.mkdir(exist_ok=True)
+        for index, content in nodes.items():
+            (dev / f"video{index}").write_text(content)
+        config = {"devices_dir": str(dev), "discovery": discovery, "probe_timeout": 0.5}
+        config.update(v4l2)
+        plugins = [DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source", "config": config}, *plugins_extra]
+        d = daemon_factory(plugins=plugins, env={"LD_PRELOAD": str(fake_lib), "FAKE_V4L2_DIR": str(dev)}).start()
+        d.dev = dev
+        return d
+    return start
+
+
+async def client(d, role="viewer"):
+    ws = await websockets.connect(d.url, max_size=None)
+    await ws.send(rpc_message("authenticate", {"auth_token": make_token(role)}, id=0))
+    assert "result" in json.loads(await ws.recv())
+    return ws
+
+
+async def call(ws, method, params=None):
+    await ws.send(rpc_message(method, params, id=7))
+    while True:
+        m = json.loads(await ws.recv())
+        if m.get("id") == 7:
+            return m
+
+
+async def next_event(ws, method, timeout=3):
+    while True:
+        m = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if m.get("method") == method:
+            return m["params"]
+
+
+def test_discovery_and_capabilities(cams):
+    d = cams({0: UVC, 1: "kind=metadata\n"})
+
+    async def go():
+        ws = await client(d)
+        return (await call(ws, "get_camera_list"))["result"], (await call(ws, "get_camera_capabilities", {"device": "camera0"}))["result"], \
+               (await call(ws, "get_camera_status", {"device": "camera0"}))["result"], (await call(ws, "get_camera_status", {"device": "camera1"}))
+    lst, caps, status, meta = asyncio.run(go())
+    assert lst["total"] == 1 and lst["connected"] == 1  # the metadata node is not a camera
+    cam = lst["cameras"][0]
+    assert cam == {"device": "camera0", "status": "CONNECTED", "name": "HD USB Camera", "resolution": "640x480", "fps": 30, "streams": {}}
+    assert caps == {"device": "camera0", "formats": ["YUYV", "MJPG"], "resolutions": ["1920x1080", "1280x720", "640x480"],
+                    "fps_options": [30, 15, 10], "frame_rates": ["30", "15", "10"], "capabilities": ["video_capture", "streaming"],
+                    "validation_status": "confirmed"}
+    assert status["capabilities"]["formats"] == ["YUYV", "MJPG"] and status["metrics"] == {"bytes_sent": 0, "readers": 0, "uptime": 0}
+    assert meta["error"]["code"] == -32010
+    assert "/dev" not in json.dumps(lst) and str(d.dev) not in json.dumps([lst, caps, status])  # clients never see paths
+
+
+def test_hotplug_events_reach_subscribers(cams):
+    d = cams({0: UVC})
+
+    async def go():
+        ws = await client(d)
+        await call(ws, "subscribe_events", {"topics": ["camera.connected", "camera.disconnected", "camera.status_change"]})
+        plug(d.dev, 4, "card=Second Cam\nformats=MJPG:1280x720@30,15\n")
+        connected = await next_event(ws, "camera.connected")
+        listed = (await call(ws, "get_camera_list"))["result"]
+        os.remove(d.dev / "video4")
+        gone = await next_event(ws, "camera.disconnected")
+        after = (await call(ws, "get_camera_capabilities", {"device": "camera4"}))["result"]
+        plug(d.dev, 4, "card=Second Cam\nformats=MJPG:1280x720@30,15\n")
+        back = await next_event(ws, "camera.connected")
+        return connected, listed, gone, after, back
+    connected, listed, gone, after, back = asyncio.run(go())
+    assert connected["device"] == "camera4" and connected["status"] == "CONNECTED" and connected["name"] == "Second Cam"
+    assert connected["resolution"] == "1280x720" and isinstance(connected["seq"], int)
+    assert listed["total"] == 2 and listed["connected"] == 2
+    assert gone["device"] == "camera4" and gone["status"] == "DISCONNECTED" and gone["previous_status"] == "CONNECTED"
+    assert after["validation_status"] == "disconnected" and after["formats"] == []
+    assert back["device"] == "camera4" and back["status"] == "CONNECTED" and back["seq"] > gone["seq"]
+
+
+def test_legacy_notification_on_hotplug(cams):
+    d = cams({})
+
+    async def go():
+        ws = await client(d)  # authenticated, not subscribed
+        plug(d.dev, 2, UVC)
+        return await next_event(ws, "camera_status_update")
+    e = asyncio.run(go())
+    assert e["device"] == "camera2" and e["status"] == "CONNECTED" and set(e) >= {"name", "resolution", "fps", "streams"}
+
+
+def test_wedged_device_is_error_and_never_blocks_the_others(cams):
+    d = cams({0: UVC, 1: "card=Stuck\nwedge=1\n", 2: "card=Broken\nfail=EIO\n"})
+
+    async def go():
+        ws = await client(d)
+        return (await call(ws, "get_camera_list"))["result"]
+    lst = asyncio.run(go())
+    by = {c["device"]: c for c in lst["cameras"]}
+    assert by["camera0"]["status"] == "CONNECTED"
+    assert by["camera1"]["status"] == "ERROR"
+    assert by["camera2"]["status"] == "ERROR"
+    assert any("did not answer within 0.5 s" in l.get("msg", "") for l in d.log_lines())
+
+
+def test_poll_discovery_finds_new_devices(cams):
+    d = cams({}, discovery="poll", rescan_interval=0.2)
+
+    async def go():
+        ws = await client(d)
+        await call(ws, "subscribe_events", {"topics": ["camera.connected", "camera.disconnected"]})
+        plug(d.dev, 7, UVC)
+        c = await next_event(ws, "camera.connected")
+        os.remove(d.dev / "video7")
+        g = await next_event(ws, "camera.disconnected")
+        return c, g
+    c, g = asyncio.run(go())
+    assert c["device"] == "camera7" and g["device"] == "camera7"
+
+
+def test_v4l2_and_test_pattern_cameras_form_one_list(cams):
+    d = cams({3: UVC}, plugins_extra=[{"name": "test_pattern_source", "library": "TestPatternSource"}])
+
+    async def go():
+        ws = await client(d)
+        return (await call(ws, "get_camera_list"))["result"]
+    lst = asyncio.run(go())
+    assert [c["device"] for c in lst["cameras"]] == ["camera3", "test_cam0", "test_cam1"]
+
+
+def test_device_range_and_missing_directory(daemon_factory, fake_lib, tmp_path):
+    plugins = [DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source",
+                                    "config": {"devices_dir": str(tmp_path / "nope"), "discovery": "inotify"}}]
+    d = daemon_factory(plugins=plugins).start()
+
+    async def go():
+        ws = await client(d)
+        return (await call(ws, "get_camera_list"))["result"]
+    assert asyncio.run(go())["total"] == 0
+    assert any("does not exist" in l.get("msg", "") for l in d.log_lines())
+    bad = daemon_factory(plugins=[DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source", "required": True,
+                                                        "config": {"device_range": "9-3"}}])
+    bad.start(wait=False)
+    assert bad.wait_exit() == 2 and "device_range" in bad.log_text()
