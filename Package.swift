@@ -13,7 +13,7 @@ let plugins: [(name: String, core: [Target.Dependency]?, deps: [Target.Dependenc
     ("V4L2Source", ["CV4L2", "CUdev"], []),
     ("MediaMTXBackend", nil, []),
     ("FFmpegCapture", nil, []),
-    ("JWTAuth", ["Codecs"], []),
+    ("JWTAuth", ["Codecs"], ["Codecs"]),
     ("FileStore", nil, []),
     ("TestPatternSource", nil, []),
 ]

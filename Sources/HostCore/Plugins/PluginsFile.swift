@@ -37,9 +37,7 @@ public enum PluginsFile {
             var r = try ConfigReader(item, path: "plugins[\(entries.count)]", fallbackMark: item.mark)
             guard case .mapping = item else { throw ConfigError(item.mark, "plugins: each entry must be a mapping") }
             guard let name = try r.optionalString("name") else { throw ConfigError(item.mark, "plugin entry without 'name'") }
-            let namePattern = name.utf8.first.map { $0 >= 0x61 && $0 <= 0x7A } == true
-                && name.utf8.count <= 64 && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
-            guard namePattern else {
+            guard Identifier.isValid(name) else {
                 throw ConfigError(item["name"]?.mark ?? item.mark, "plugin name '\(name)' must match ^[a-z][a-z0-9_]{0,63}$")
             }
             guard !entries.contains(where: { $0.name == name }) else {

@@ -1,3 +1,4 @@
+import Codecs
 import Glibc
 import JWTAuthCore
 import PluginAPI
@@ -112,10 +113,4 @@ func printError(_ s: String) {
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 
-func formatTime(_ t: Double) -> String {
-    var secs = time_t(t)
-    var tm = Glibc.tm()
-    gmtime_r(&secs, &tm)
-    func p(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-    return "\(p(tm.tm_year + 1900, 4))-\(p(tm.tm_mon + 1, 2))-\(p(tm.tm_mday, 2))T\(p(tm.tm_hour, 2)):\(p(tm.tm_min, 2)):\(p(tm.tm_sec, 2))Z"
-}
+func formatTime(_ t: Double) -> String { Timestamp.rfc3339(t, milliseconds: false) }

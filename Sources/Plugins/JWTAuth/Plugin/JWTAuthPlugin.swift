@@ -1,3 +1,4 @@
+import Codecs
 import Glibc
 import JWTAuthCore
 import PluginAPI
@@ -60,11 +61,7 @@ struct Settings {
 }
 
 /// Seconds since the epoch.
-func wallClock() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
+func wallClock() -> Double { Timestamp.now() }
 
 /// Reads a small text file (secrets), nil on any error.
 func readSmallFile(_ path: String) -> String? {

@@ -53,7 +53,7 @@ struct TestCamera: Sendable {
         try o.rejectUnknownKeys(allowed: ["name", "resolution", "fps", "pattern"])
         name = try o.configString("name", default: "cam\(index)")
         device = "\(prefix)_\(name)"
-        guard TestCamera.isValidID(device) else {
+        guard Identifier.isValid(device) else {
             throw PluginConfigError(key: "\(key).name", problem: "'\(device)' is not a valid camera id (^[a-z][a-z0-9_]{0,63}$)")
         }
         let resolution = try o.configString("resolution", default: "1280x720")
@@ -68,12 +68,6 @@ struct TestCamera: Sendable {
         guard TestCamera.patterns.contains(pattern) else {
             throw PluginConfigError(key: "\(key).pattern", problem: "expected one of \(TestCamera.patterns.joined(separator: ", "))")
         }
-    }
-
-    static func isValidID(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard let first = u.first, first >= 0x61, first <= 0x7A, u.count <= 64 else { return false }
-        return u.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
 
     var info: CameraInfo {

@@ -1,0 +1,27 @@
+import Glibc
+
+/// Wall-clock time and its RFC 3339 form, shared by the host and plugins.
+public enum Timestamp {
+    /// Seconds since the Unix epoch.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// RFC 3339 in UTC: `2026-11-21T09:42:57.123Z`, or without the fraction.
+    public static func rfc3339(_ t: Double, milliseconds: Bool = true) -> String {
+        var secs = time_t(t.rounded(.down))
+        let ms = Int((t - Double(secs)) * 1000)
+        var tm = Glibc.tm()
+        gmtime_r(&secs, &tm)
+        let date = "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2))"
+        let time = "\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2))"
+        return "\(date)T\(time)" + (milliseconds ? ".\(pad(ms, 3))Z" : "Z")
+    }
+
+    static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+}
