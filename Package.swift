@@ -45,7 +45,7 @@ let package = Package(
         // Sans-I/O protocol layers: HTTP/1.1, RFC 6455, JSON-RPC 2.0.
         .target(name: "WireProtocols", dependencies: [api, "Codecs"]),
         // The daemon's machinery: config, plugin loader, registry, event loop, server.
-        .target(name: "HostCore", dependencies: [api, "WireProtocols", "Codecs", "CYaml", "CLinux"]),
+        .target(name: "HostCore", dependencies: [api, "WireProtocols", "Codecs", "COpenSSL", "CYaml", "CLinux"]),
         .executableTarget(name: "Host", dependencies: ["HostCore", api]),
         .testTarget(name: "WireProtocolsTests", dependencies: ["WireProtocols", "Codecs", api]),
         .testTarget(name: "HostCoreTests", dependencies: ["HostCore", "WireProtocols", api]),

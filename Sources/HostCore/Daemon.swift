@@ -148,6 +148,10 @@ public enum Daemon {
             server = try WebServer(settings: NetworkSettings(config), dispatcher: dispatcher, router: router,
                                    observer: HostConnectionObserver(sessions: sessions, events: events, metrics: metrics),
                                    logger: Logger(label: "net", handler: sink))
+        } catch let error as TLSConfigError {
+            logger.critical("start-up stopped: \(error)")
+            await plugins.shutdownAll()
+            return .config
         } catch {
             logger.critical("cannot listen on \(config.server.host):\(config.server.port): \(error)")
             await plugins.shutdownAll()
@@ -156,7 +160,8 @@ public enum Daemon {
         events.attach(server.handle)
         startSignalWatcher(server.handle, logger: logger)
         services.setReady(true, port: server.port)
-        logger.info("listening on \(config.server.host):\(server.port) (WebSocket path \(config.server.websocketPath)); \(methods.all().count) methods registered")
+        let scheme = config.server.tlsCertFile == nil ? "ws/http" : "wss/https (TLS)"
+        logger.info("listening on \(config.server.host):\(server.port) (\(scheme), WebSocket path \(config.server.websocketPath)); \(methods.all().count) methods registered")
         events.publish(Event(topic: EventTopic.systemStartup, params: ["version": .string(BuildInfo.version)]))
         onListening?(server.port)
         await server.run()

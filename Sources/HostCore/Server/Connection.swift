@@ -13,6 +13,8 @@ final class Connection {
     /// Set once the connection speaks WebSocket.
     var ws: WebSocketSession?
     var keepalive: WebSocketKeepalive?
+    /// Set when the server speaks TLS: `out` then holds ciphertext.
+    var tls: TLSSession?
     /// Bytes waiting to be written, from `outPos` on.
     var out: [UInt8] = []
     var outPos = 0

@@ -17,6 +17,8 @@ public struct NetworkSettings: Sendable {
     public var idleTimeout: Double
     public var shutdownTimeout: Double
     public var allowedOrigins: [String]
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
 
     public init(_ c: ServiceConfig) {
         host = c.server.host
@@ -31,6 +33,8 @@ public struct NetworkSettings: Sendable {
         idleTimeout = c.server.idleTimeout
         shutdownTimeout = c.server.shutdownTimeout
         allowedOrigins = c.security.allowedOrigins
+        tlsCertFile = c.server.tlsCertFile.map { FileIO.resolve($0, against: c.sourceFile.map(FileIO.dirname) ?? ".") }
+        tlsKeyFile = c.server.tlsKeyFile.map { FileIO.resolve($0, against: c.sourceFile.map(FileIO.dirname) ?? ".") }
     }
 }
 
@@ -61,6 +65,8 @@ final class NetworkServer {
     private var liveCount = 0
     private var nextID: UInt64 = 1
     private let readBuffer: UnsafeMutableRawBufferPointer
+    /// Present when `server.tls` is configured: every connection is then TLS.
+    private let tls: TLSContext?
     private var draining = false
     private var drainDeadline = 0.0
     private var finished = false
@@ -69,7 +75,7 @@ final class NetworkServer {
     private let tickPeriod: Double
 
     init(settings: NetworkSettings, listenFD: Int32, handle: LoopHandle, dispatcher: RPCDispatcher, router: HTTPRouter,
-         observer: any ConnectionObserver, logger: Logger) throws(SystemError) {
+         observer: any ConnectionObserver, logger: Logger) throws {
         self.settings = settings
         self.listenFD = listenFD
         self.handle = handle
@@ -78,6 +84,11 @@ final class NetworkServer {
         self.observer = observer
         self.logger = logger
         tickPeriod = min(1.0, settings.pingInterval / 4)
+        if let cert = settings.tlsCertFile, let key = settings.tlsKeyFile {
+            tls = try TLSContext(certFile: cert, keyFile: key)
+        } else {
+            tls = nil
+        }
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw SystemError("epoll_create1") }
         var lim = rlimit()
@@ -172,6 +183,13 @@ final class NetworkServer {
             let c = Connection(fd: fd, id: nextID, remoteHost: peer.host, remotePort: peer.port, deadline: Clock.monotonic() + settings.requestTimeout)
             nextID += 1
             c.http = HTTPParser(limits: HTTPLimits(maxBodyBytes: 64 * 1024))
+            if let tls {
+                guard let session = TLSSession(tls) else {
+                    close(fd)
+                    continue
+                }
+                c.tls = session
+            }
             c.overLimit = liveCount >= settings.maxConnections
             do { try add(fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue) } catch {
                 close(fd)
@@ -196,6 +214,26 @@ final class NetworkServer {
             return
         }
         let bytes = UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])
+        if let session = c.tls {
+            let plain = session.receive(bytes)
+            c.out.append(contentsOf: session.takeOutput())  // handshake records
+            if let failure = session.failure {
+                logger.debug("closing connection \(c.id) (\(c.remote)): \(failure)")
+                c.closeAfterFlush = true
+                c.deadline = Clock.monotonic() + 2
+            }
+            if !plain.isEmpty { plain.withUnsafeBytes { process(c, $0) } }
+        } else {
+            process(c, bytes)
+        }
+        if connections[Int(c.fd)] === c {
+            flush(c)
+            if connections[Int(c.fd)] === c { refreshInterest(c) }
+        }
+    }
+
+    /// Plaintext from the client, to the protocol the connection speaks now.
+    private func process(_ c: Connection, _ bytes: UnsafeRawBufferPointer) {
         if c.ws != nil {
             c.keepalive?.heard(at: Clock.monotonic())
             c.ws?.feed(bytes)
@@ -203,10 +241,6 @@ final class NetworkServer {
         } else {
             c.http?.feed(bytes)
             httpRequests(c)
-        }
-        if connections[Int(c.fd)] === c {
-            flush(c)
-            if connections[Int(c.fd)] === c { refreshInterest(c) }
         }
     }
 
@@ -316,12 +350,23 @@ final class NetworkServer {
     // MARK: write
 
     private func appendText(_ c: Connection, _ payload: [UInt8]) {
+        if c.tls != nil {
+            var frame: [UInt8] = []
+            WebSocketFrameEncoder.append(opcode: .text, payload: payload, to: &frame)
+            append(c, frame)
+            return
+        }
         payload.withUnsafeBytes { WebSocketFrameEncoder.append(opcode: .text, payload: $0, to: &c.out) }
         checkOutbound(c)
     }
 
     private func append(_ c: Connection, _ bytes: [UInt8]) {
-        c.out.append(contentsOf: bytes)
+        if let session = c.tls {
+            session.send(bytes)
+            c.out.append(contentsOf: session.takeOutput())
+        } else {
+            c.out.append(contentsOf: bytes)
+        }
         checkOutbound(c)  // pongs and pipelined HTTP responses count against the bound too
     }
 
@@ -330,7 +375,7 @@ final class NetworkServer {
         guard c.pendingBytes > settings.maxOutboundBytes, !c.closeAfterFlush else { return }
         logger.warning("closing connection \(c.id) (\(c.remote)): outbound queue over \(settings.maxOutboundBytes) bytes (slow reader)")
         observer.rejected(reason: "slow_consumer")
-        if c.ws != nil, let keep = frameBoundary(c), let frame = c.ws?.initiateClose(code: WebSocketCloseCode.policyViolation, reason: "outbound queue full") {
+        if c.ws != nil, c.tls == nil, let keep = frameBoundary(c), let frame = c.ws?.initiateClose(code: WebSocketCloseCode.policyViolation, reason: "outbound queue full") {
             // Finish the frame on the wire, drop the rest, say why.
             c.out.removeSubrange(keep...)
             c.out.append(contentsOf: frame)

@@ -10,7 +10,7 @@ public final class WebServer: Sendable {
     private let server: NetworkServerBox
 
     public init(settings: NetworkSettings, dispatcher: RPCDispatcher, router: HTTPRouter,
-                observer: any ConnectionObserver, logger: Logger) throws(SystemError) {
+                observer: any ConnectionObserver, logger: Logger) throws {
         let fd = try Sockets.listen(host: settings.host, port: settings.port)
         port = Sockets.boundPort(fd)
         handle = try LoopHandle()

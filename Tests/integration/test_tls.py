@@ -1,0 +1,78 @@
+"""TLS on the same port: wss:// with Python's websockets and https:// with curl, certificates
+made with the openssl command; bad certificate files stop start-up with exit code 2."""
+import asyncio
+import json
+import ssl
+import subprocess
+
+import pytest
+import websockets
+
+from conftest import make_token, rpc_message
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("certs")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"),
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return d
+
+
+def test_wss_and_https_on_one_port(daemon_factory, certs):
+    d = daemon_factory(config={"server": {"tls": {"cert_file": str(certs / "cert.pem"), "key_file": str(certs / "key.pem")}}}).start()
+    ctx = ssl.create_default_context(cafile=str(certs / "cert.pem"))
+
+    async def go():
+        async with websockets.connect(f"wss://127.0.0.1:{d.port}/ws", ssl=ctx, max_size=None) as ws:
+            await ws.send(rpc_message("ping"))
+            pong = json.loads(await ws.recv())
+            await ws.send(rpc_message("authenticate", {"auth_token": make_token("viewer")}, id=2))
+            await ws.recv()
+            big = "x" * 200_000  # many TLS records in one message each way
+            await ws.send(json.dumps({"jsonrpc": "2.0", "method": "nope", "id": big}))
+            echoed = json.loads(await ws.recv())
+            await ws.send(rpc_message("get_camera_list", id=3))
+            cams = json.loads(await ws.recv())
+            return pong, echoed, cams
+    pong, echoed, cams = asyncio.run(go())
+    assert pong["result"] == "pong"
+    assert echoed["id"] == "x" * 200_000 and echoed["error"]["code"] == -32601
+    assert cams["result"]["total"] == 2
+    r = subprocess.run(["curl", "-s", "--cacert", str(certs / "cert.pem"), f"https://127.0.0.1:{d.port}/health/live"],
+                       capture_output=True, text=True, timeout=10)
+    assert json.loads(r.stdout) == {"alive": True}
+    plain = subprocess.run(["curl", "-s", "-m", "3", f"http://127.0.0.1:{d.port}/health/live"], capture_output=True, text=True)
+    assert plain.stdout == ""  # plain HTTP is not served on a TLS port
+    assert "wss/https (TLS)" in d.log_text()
+
+
+def test_tls_handshake_garbage_is_dropped_and_others_served(daemon_factory, certs):
+    d = daemon_factory(config={"server": {"tls": {"cert_file": str(certs / "cert.pem"), "key_file": str(certs / "key.pem")}}}).start()
+    import socket
+    with socket.create_connection(("127.0.0.1", d.port), timeout=3) as s:
+        s.sendall(b"\x16\x03\x01\x00\x05hello-not-tls" * 10)
+        s.settimeout(3)
+        try:
+            data = s.recv(4096)
+        except ConnectionResetError:
+            data = b""
+        assert len(data) < 100  # at most an alert, then the close
+    r = subprocess.run(["curl", "-s", "--cacert", str(certs / "cert.pem"), f"https://127.0.0.1:{d.port}/health/live"],
+                       capture_output=True, text=True, timeout=10)
+    assert json.loads(r.stdout) == {"alive": True}
+
+
+@pytest.mark.parametrize("which", ["cert", "key", "mismatch"])
+def test_bad_tls_files_stop_startup(daemon_factory, certs, tmp_path, which):
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(other / "key.pem"), "-out",
+                    str(other / "cert.pem"), "-days", "1", "-subj", "/CN=x"], check=True, capture_output=True)
+    files = {"cert": ("/nonexistent.pem", str(certs / "key.pem")), "key": (str(certs / "cert.pem"), "/nonexistent.pem"),
+             "mismatch": (str(certs / "cert.pem"), str(other / "key.pem"))}[which]
+    d = daemon_factory(config={"server": {"tls": {"cert_file": files[0], "key_file": files[1]}}})
+    d.start(wait=False)
+    assert d.wait_exit() == 2
+    assert "TLS:" in d.log_text()
