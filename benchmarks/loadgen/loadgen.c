@@ -72,7 +72,7 @@ static struct {
     long publish_count;
     double publish_interval;    /* seconds */
     const char *publish_token, *publish_method, *publish_params;
-    int kernel_ts, busy_poll;
+    int kernel_ts;
 } opt = {
     .url = "ws://127.0.0.1:8002/ws",
     .conns = 1, .idle = 0, .inflight = 1,
@@ -2154,8 +2154,6 @@ static void usage(FILE *f)
             "                      replaced (default {\"topic\":\"$topic\",\"params\":{\"device\":\"loadgen\",\n"
             "                      \"n\":\"$n\",\"t_ns\":\"$t_ns\"}}); the delivered event's params must carry n and t_ns\n"
             "  --no-kernel-ts      do not read kernel receive timestamps (SO_TIMESTAMPNS)\n"
-            "  --busy-poll         while publishing and draining, poll epoll without sleeping (100 %% of a\n"
-            "                      core; takes CPU wake-up time out of the client's share)\n"
             "  (--warmup = pause between setup and the first event, --drain = max wait after the last)\n"
             "exit status: 0 ok, 1 usage, 2 aborted (time limit or signal), 4 no active connection\n");
 }
@@ -2431,7 +2429,6 @@ int main(int argc, char **argv)
         {"publish-method", required_argument, 0, 'N'},
         {"publish-params", required_argument, 0, 'J'},
         {"no-kernel-ts", no_argument, 0, 'K'},
-        {"busy-poll", no_argument, 0, 'Y'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -2473,7 +2470,6 @@ int main(int argc, char **argv)
         case 'N': opt.publish_method = optarg; break;
         case 'J': opt.publish_params = optarg; break;
         case 'K': opt.kernel_ts = 0; break;
-        case 'Y': opt.busy_poll = 1; break;
         default: usage(stderr); return 1;
         }
     }
@@ -2758,8 +2754,6 @@ int main(int argc, char **argv)
         if (phase == PH_DRAIN || phase == PH_CLOSE || phase <= PH_PUB_RAMP)
             wake = now + 5000000LL;
         int tmo = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-        if (opt.busy_poll && (phase == PH_LOAD || phase == PH_DRAIN))
-            tmo = 0;
         int n = epoll_wait(epfd, evs, (int)(sizeof evs / sizeof evs[0]), tmo);
         if (n < 0) {
             if (errno == EINTR)
