@@ -11,6 +11,8 @@ public enum Timestamp {
 
     /// RFC 3339 in UTC: `2026-11-21T09:42:57.123Z`, or without the fraction.
     public static func rfc3339(_ t: Double, milliseconds: Bool = true) -> String {
+        // Clamp to years 0001…9999: client-supplied times (JWT exp) must never trap a conversion.
+        let t = t.isFinite ? min(max(t, -62135596800), 253402300799) : 0
         var secs = time_t(t.rounded(.down))
         let ms = Int((t - Double(secs)) * 1000)
         var tm = Glibc.tm()

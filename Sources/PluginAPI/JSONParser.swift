@@ -82,6 +82,9 @@ struct JSONByteParser {
         guard depth <= maxDepth else { throw fail("nesting too deep") }
         pos += 1
         var obj = JSONObject()
+        // Duplicate keys are found by a scan while objects are small and through an index once
+        // they are not, so a hostile object with many keys costs linear, not quadratic, time.
+        var index: [String: Int]?
         skipSpace()
         if peek() == UInt8(ascii: "}") { pos += 1; return .object(obj) }
         while true {
@@ -94,7 +97,17 @@ struct JSONByteParser {
             skipSpace()
             let v = try value(depth: depth)
             // Duplicate keys: the last one wins, as in most parsers.
-            if obj.members.contains(where: { $0.key == key }) { obj[key] = v } else { obj.members.append((key, v)) }
+            if index == nil && obj.members.count >= 16 {
+                var built: [String: Int] = [:]
+                for (i, m) in obj.members.enumerated() { built[m.key] = i }
+                index = built
+            }
+            if let existing = index != nil ? index?[key] : obj.members.firstIndex(where: { $0.key == key }) {
+                obj.members[existing].value = v
+            } else {
+                index?[key] = obj.members.count
+                obj.members.append((key, v))
+            }
             skipSpace()
             guard let c = peek() else { throw fail("unterminated object") }
             pos += 1

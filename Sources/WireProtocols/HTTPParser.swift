@@ -29,6 +29,8 @@ public struct HTTPParser: Sendable {
     public let limits: HTTPLimits
     private var buffer: [UInt8] = []
     private var start = 0
+    /// How far the search for the end of the head got (so feeding byte by byte stays linear).
+    private var scanned = 0
     /// Once an error has been returned, the parser stays failed (the connection must close).
     private(set) public var failed = false
 
@@ -39,6 +41,7 @@ public struct HTTPParser: Sendable {
         if start > 0 && start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             start = 0
+            scanned = 0
         }
         buffer.append(contentsOf: bytes)
     }
@@ -51,6 +54,7 @@ public struct HTTPParser: Sendable {
         let rest = Array(buffer[start...])
         buffer.removeAll()
         start = 0
+        scanned = 0
         return rest
     }
 
@@ -125,13 +129,14 @@ public struct HTTPParser: Sendable {
         guard buffer.count - bodyStart >= bodyLength else { return nil }
         let body = Array(buffer[bodyStart..<(bodyStart + bodyLength)])
         start = bodyStart + bodyLength
+        scanned = start
         return HTTPRequest(method: method, target: target, minorVersion: minor, headers: headers, body: body)
     }
 
-    /// Index of the `\r\n\r\n` ending the head, searched from the current start.
-    private func findHeadEnd() -> Int? {
+    /// Index of the `\r\n\r\n` ending the head, searched from where the last search ended.
+    private mutating func findHeadEnd() -> Int? {
         let n = buffer.count
-        var i = start
+        var i = max(start, scanned - 3)
         while i + 3 < n {
             if buffer[i + 3] == 10 {
                 if buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 { return i }
@@ -142,6 +147,7 @@ public struct HTTPParser: Sendable {
                 i += 4
             }
         }
+        scanned = n
         return nil
     }
 

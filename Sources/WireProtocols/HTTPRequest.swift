@@ -14,6 +14,8 @@ public struct HTTPRequest: Sendable, Equatable {
     public var headers: [(name: String, value: String)]
     /// The body (Content-Length bytes).
     public var body: [UInt8]
+    /// The peer's IP address, set by the server (not part of the wire format).
+    public var remoteHost = ""
 
     public init(method: String, target: String, minorVersion: Int = 1, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.method = method

@@ -12,12 +12,13 @@ struct NullLog: LogHandler {
 /// Runs messages through a dispatcher and waits for async replies.
 final class Harness: Sendable {
     let methods = MethodTable()
-    let sessions = SessionRegistry()
+    let sessions: SessionRegistry
     let dispatcher: RPCDispatcher
 
-    init(verifier: CredentialVerifier? = nil) {
+    init(verifier: CredentialVerifier? = nil, observer: (any RPCObserver)? = nil, limits: RateLimitSettings = RateLimitSettings()) {
         let logger = Logger(label: "test", handler: NullLog())
-        dispatcher = RPCDispatcher(methods: methods, sessions: sessions, logger: logger, verifier: { verifier })
+        sessions = SessionRegistry(limits: limits)
+        dispatcher = RPCDispatcher(methods: methods, sessions: sessions, logger: logger, observer: observer, verifier: { verifier })
         sessions.open(ConnectionRefForTests.make(1), remoteHost: "127.0.0.1")
     }
 
@@ -140,7 +141,22 @@ enum ConnectionRefForTests {
         }
     }
 
-    @Test(arguments: [("^camera[0-9]+$", "camera12", true), ("^camera[0-9]+$", "camera", false), ("^camera[0-9]+$", "camera1x", false),
+    @Test func onlyRegisteredNamesBecomeMetricLabels() async throws {
+        let metrics = Metrics()
+        var limits = RateLimitSettings()
+        limits.requestsPerSecond = 0.01
+        limits.burst = 2
+        let h = Harness(observer: metrics, limits: limits)
+        try h.methods.registry(owner: "test").registerInline(MethodDescriptor("ping", role: nil)) { _ in "pong" }
+        _ = await h.send(#"{"jsonrpc":"2.0","method":"ping","id":1}"#)
+        _ = await h.send(#"{"jsonrpc":"2.0","method":"made.up\r\nfake 1","id":2}"#)
+        let limited = await h.send(#"{"jsonrpc":"2.0","method":"another.made.up","id":3}"#)
+        #expect(limited?["error"]?["code"] == -32040)  // rate-limited before lookup: still no new label
+        #expect(metrics.snapshot().methods.map(\.name) == ["(unknown)", "ping"])
+    }
+
+    @Test(arguments: [("^camera[0-9]+$", "camera12", true), ("^camera[0-9]+$", "camera0\u{301}", false),
+                      ("^[a-z][a-z0-9_]{0,63}$", "cam\u{20e3}", false), ("^[a-z][a-z0-9_]{0,63}$", "café", false), ("^camera[0-9]+$", "camera", false), ("^camera[0-9]+$", "camera1x", false),
                       ("^[a-z][a-z0-9_]{0,63}$", "test_cam0", true), ("^[a-z][a-z0-9_]{0,63}$", "../x", false),
                       ("^[a-z][a-z0-9_]{0,63}$", "a" + String(repeating: "b", count: 64), false), ("(unsupported)", "anything", true)])
     func patterns(pattern: String, input: String, matches: Bool) {

@@ -27,6 +27,12 @@ import Testing
 }
 
 @Suite struct MetricsTests {
+    @Test func timestampsNeverTrap() {
+        #expect(Clock.rfc3339(1e19) == "9999-12-31T23:59:59.000Z")
+        #expect(Clock.rfc3339(.infinity) == "1970-01-01T00:00:00.000Z")
+        #expect(Clock.rfc3339(-1e30).hasPrefix("0001-01-01"))
+    }
+
     @Test func histogramQuantiles() {
         var h = Histogram()
         for _ in 0..<99 { h.record(0.0002) }
@@ -36,24 +42,18 @@ import Testing
         #expect(h.quantile(1.0) > 1 && h.quantile(1.0) <= 2.5)
     }
 
-    @Test func unknownMethodsShareOneLabel() {
-        let m = Metrics()
-        m.completed(method: "ping", error: nil, seconds: 0.001)
-        m.completed(method: "junk1", error: -32601, seconds: 0.001)
-        m.completed(method: "junk2", error: -32601, seconds: 0.001)
-        let names = m.snapshot().methods.map(\.name)
-        #expect(names == ["(unknown)", "ping"])
-    }
-
     @Test func prometheusEscapesLabelsAndDeclaresEachFamilyOnce() {
         let m = Metrics()
         m.completed(method: "a\"b\\c\nd", error: nil, seconds: 0.003)
+        m.completed(method: "x\r\ninjected 1", error: nil, seconds: 0.003)
         let text = m.prometheus(process: ProcessStats(rssBytes: 1, cpuSeconds: 0.5, threads: 2, openFDs: 3, startTime: 10), uptime: 1,
                                 cameras: [], plugins: [], events: (0, 0), version: "1")
         #expect(text.contains(#"method="a\"b\\c\nd""#))
         #expect(text.split(separator: "\n").filter { $0 == "# TYPE camera_service_rpc_duration_seconds histogram" }.count == 1)
         #expect(text.contains(#"camera_service_rpc_duration_seconds_bucket{method="a\"b\\c\nd",le="0.005"} 1"#))
         #expect(text.contains(#"le="0.0025"} 0"#))
+        #expect(text.contains(#"method="x\r\ninjected 1""#))  // a CRLF grapheme is escaped byte by byte
+        #expect(!text.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.hasPrefix("injected") })
     }
 
     @Test func openRPCSchemas() {

@@ -28,6 +28,14 @@ import Testing
         #expect((try? JSONValue.parse(deep, maxDepth: 256)) != nil)
     }
 
+    @Test func manyKeysKeepTheLastDuplicate() throws {
+        let keys = (0..<5000).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        let v = try JSONValue.parse("{\(keys),\"k7\":-1,\"k4999\":-2}")
+        #expect(v.objectValue?.count == 5000)
+        #expect(v["k7"] == -1 && v["k4999"] == -2 && v["k8"] == 8)
+        #expect(try JSONValue.parse(#"{"a":1,"b":2,"a":3}"#)["a"] == 3)
+    }
+
     @Test func bigIntegersBecomeDoubles() throws {
         #expect(try JSONValue.parse("18446744073709551616") == .double(18446744073709551616))
         #expect(try JSONValue.parse("9223372036854775807") == .int(Int.max))

@@ -42,5 +42,6 @@ import Testing
     @Test func ttl() {
         #expect(parseTTL("90d") == 90 * 86400 && parseTTL("1h") == 3600 && parseTTL("30") == 30)
         #expect(parseTTL("soon") == nil && parseTTL("-1h") == nil && parseTTL("0") == nil)
+        #expect(parseTTL("1e300d") == nil && parseTTL("101y") == nil && parseTTL("inf") == nil && parseTTL("36500d") != nil)
     }
 }

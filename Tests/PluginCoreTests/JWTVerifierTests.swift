@@ -63,6 +63,7 @@ import Testing
 
     @Test(arguments: [
         ("user_id", JSONValue.int(5)), ("user_id", ""), ("role", "root"), ("role", 1), ("iat", "1"), ("exp", "2"), ("exp", true), ("nbf", "x"),
+        ("exp", .double(1e19)), ("exp", .int(-5)), ("iat", .double(1e300)),
     ])
     func wrongClaimTypes(name: String, value: JSONValue) {
         guard case .claim? = rejection(verifier.sign(claims: claims([name: value]))) else { Issue.record("\(name)=\(value)"); return }

@@ -274,3 +274,35 @@ def test_openrpc_document_is_valid_and_complete(daemon):
     assert by["test_pattern.list"]["x-provided-by"] == "plugin test_pattern_source"
     device = [p for p in by["get_camera_status"]["params"] if p["name"] == "device"][0]
     assert device["required"] is True and device["schema"]["pattern"] == "^[a-z][a-z0-9_]{0,63}$"
+
+
+def test_made_up_method_names_never_reach_metrics(daemon_factory):
+    d = daemon_factory(config={"security": {"rate_limit": {"requests_per_second": 0.5, "burst": 3}}}).start()
+    evil = "x\r\ncamera_service_injected 42\r\n#"
+
+    async def go():
+        async with websockets.connect(d.url) as ws:
+            for i, m in enumerate(["ping", evil, "nope", evil]):  # the last ones are rate limited
+                await ws.send(rpc_message(m, id=i))
+                await ws.recv()
+    asyncio.run(go())
+    text = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {make_token('viewer')}", d.http + "/metrics"],
+                          capture_output=True, text=True).stdout
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    labels = {s.labels["method"] for s in families["camera_service_rpc_requests"].samples}
+    assert labels == {"ping", "(unknown)"}
+    assert "camera_service_injected" not in text
+
+
+def test_object_with_many_keys_is_parsed_without_stalling_others(daemon):
+    params = {f"k{i}": i for i in range(40000)}
+
+    async def go():
+        async with websockets.connect(daemon.url, max_size=None) as big, websockets.connect(daemon.url) as small:
+            await big.send(json.dumps({"jsonrpc": "2.0", "method": "ping", "params": params, "id": 1}))
+            await small.send(rpc_message("ping", id=2))
+            r_small = json.loads(await asyncio.wait_for(small.recv(), 5))
+            r_big = json.loads(await asyncio.wait_for(big.recv(), 5))
+            return r_small, r_big
+    r_small, r_big = asyncio.run(go())
+    assert r_small["result"] == "pong" and r_big["result"] == "pong"

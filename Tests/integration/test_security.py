@@ -309,3 +309,20 @@ def test_http_endpoints_take_bearer_and_api_key(daemon_factory):
     assert curl(d.http + "/metrics", f"X-API-Key: {key}") == "200"
     assert curl(d.http + "/metrics", f"Authorization: Bearer {key}") == "200"
     assert curl(d.http + "/health") == "200"  # probes need no credentials
+
+
+# --- regressions from review --------------------------------------------------------------
+
+def test_absurd_expiry_is_refused_and_the_daemon_survives(srv):
+    for exp in (1e19, 10**19, 1e308):
+        token = forge({"alg": "HS256"}, claims(exp=exp))
+        r = authenticate(srv.url, token)
+        assert r["error"]["code"] == -32001 and r["error"]["data"]["reason"] == "auth_failed"
+    assert srv.proc.poll() is None
+    assert authenticate(srv.url, make_token())["result"]["authenticated"] is True
+
+
+def test_http_auth_failures_are_throttled_per_ip(daemon_factory):
+    d = daemon_factory(config={"security": {"rate_limit": {"auth_failures_before_backoff": 2}}}).start()
+    assert [curl(d.http + "/metrics", "Authorization: Bearer wrong") for _ in range(2)] == ["401", "401"]
+    assert curl(d.http + "/metrics", f"Authorization: Bearer {make_token('viewer')}") == "429"

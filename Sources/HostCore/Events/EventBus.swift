@@ -32,25 +32,28 @@ public final class EventBus: EventPublisher {
     public func attach(_ handle: LoopHandle) { sink.withLock { $0 = handle } }
 
     public func publish(_ event: Event) {
-        var params = event.params
-        let candidates: [ConnectionRef] = state.withLock { s in
+        let handle = sink.withLock { $0 }
+        // Numbering, matching and posting happen under one lock, so every connection sees
+        // `seq` in increasing order even when several threads publish at once.
+        state.withLock { s in
             s.seq += 1
             s.published += 1
+            var params = event.params
             params["timestamp"] = .string(Clock.rfc3339(Clock.now()))
             params["seq"] = .int(Int(s.seq))
-            var out: [ConnectionRef] = []
+            var candidates: [ConnectionRef] = []
             for sub in s.subscriptions.values where sub.topics.contains(event.topic) {
-                if sub.filters.allSatisfy({ f in params[f.key] == f.value }) { out.append(sub.ref) }
+                if sub.filters.allSatisfy({ f in params[f.key] == f.value }) { candidates.append(sub.ref) }
             }
-            return out
+            guard !candidates.isEmpty, let handle else { return }
+            let roles = sessions.roles(candidates.map(\.id))
+            let targets = candidates.filter { ref in roles[ref.id].map { $0 >= event.visibleTo } ?? false }
+            s.delivered += UInt64(targets.count)
+            guard !targets.isEmpty else { return }
+            var bytes: [UInt8] = []
+            JSONRPC.appendNotification(method: event.topic, params: params, to: &bytes)
+            for ref in targets { handle.post(.notify(ref, bytes)) }
         }
-        let roles = candidates.isEmpty ? [:] : sessions.roles(candidates.map(\.id))
-        let targets = candidates.filter { ref in roles[ref.id].map { $0 >= event.visibleTo } ?? false }
-        state.withLock { $0.delivered += UInt64(targets.count) }
-        guard !targets.isEmpty, let handle = sink.withLock({ $0 }) else { return }
-        var bytes: [UInt8] = []
-        JSONRPC.appendNotification(method: event.topic, params: params, to: &bytes)
-        for ref in targets { handle.post(.notify(ref, bytes)) }
     }
 
     /// Sends a legacy notification (`camera_status_update`, `recording_status_update`) to every
@@ -67,9 +70,11 @@ public final class EventBus: EventPublisher {
         _ = state.withLock { $0.subscriptions.removeValue(forKey: id) }
     }
 
-    /// Adds topics (and replaces filters) for a connection; returns its topics now.
-    func subscribe(_ ref: ConnectionRef, topics: [String], filters: JSONObject) -> [String] {
+    /// Adds topics (and replaces filters) for a connection; returns its topics now, or nil
+    /// when the connection has already gone (nothing is kept for it).
+    func subscribe(_ ref: ConnectionRef, topics: [String], filters: JSONObject) -> [String]? {
         state.withLock { s in
+            guard sessions.state(ref.id) != nil else { return nil }
             var sub = s.subscriptions[ref.id] ?? Subscription(ref: ref, topics: [], filters: [:])
             sub.topics.formUnion(topics)
             sub.filters = filters

@@ -81,11 +81,19 @@ enum HTTPAuth {
         }
         guard let token, !token.isEmpty else { return .refused(refuse(401, "authentication required (Authorization: Bearer or X-API-Key)")) }
         guard let verify = h.credentialVerifier() else { return .refused(refuse(503, "no auth provider plugin is enabled")) }
+        // The same per-IP backoff as JSON-RPC authentication.
+        if let wait = h.sessions.authBackoff(host: request.remoteHost) {
+            var r = refuse(429, "too many failed authentications; retry later")
+            r.headers.append(("Retry-After", String(max(1, (wait + 999) / 1000))))
+            return .refused(r)
+        }
         let principal: Principal
         do { principal = try await verify(token, type) } catch {
-            h.logger.notice("HTTP authentication failed for \(request.path)", [("audit", "auth_failure"), ("via", "http")])
+            h.sessions.recordAuthentication(host: request.remoteHost, succeeded: false)
+            h.logger.notice("HTTP authentication failed for \(request.path)", [("audit", "auth_failure"), ("via", "http"), ("remote", request.remoteHost)])
             return .refused(refuse(401, "invalid or expired credentials"))
         }
+        h.sessions.recordAuthentication(host: request.remoteHost, succeeded: true)
         guard principal.role >= minimum else {
             h.logger.notice("permission denied: \(request.path) needs \(minimum.name)", [("audit", "permission_denied"), ("user", principal.userID)])
             return .refused(refuse(403, "\(request.path) needs role \(minimum.name)"))

@@ -89,8 +89,16 @@ enum SystemMethods {
         ])) { call in
             let topics = call.params["topics"]?.arrayValue?.compactMap(\.stringValue) ?? []
             let filters = call.params["filters"]?.objectValue ?? [:]
-            guard let ref = h.sessions.state(call.connectionID)?.ref else { throw RPCError.internalError("connection is gone") }
-            let now = h.events.subscribe(ref, topics: topics, filters: filters)
+            // Filters are matched against every event: keep them small and flat.
+            guard filters.count <= 16, filters.allSatisfy({ f in
+                f.key.utf8.count <= 64 && { if case .string(let v) = f.value { return v.utf8.count <= 256 }; return f.value.arrayValue == nil && f.value.objectValue == nil }()
+            }) else {
+                throw RPCError.invalidParams(param: "filters", rule: "max_size", detail: "at most 16 filters of short scalar values")
+            }
+            guard let ref = h.sessions.state(call.connectionID)?.ref,
+                  let now = h.events.subscribe(ref, topics: topics, filters: filters) else {
+                throw RPCError.invalidState("closed", detail: "the connection is closing")
+            }
             return .object(["subscribed": true, "topics": .array(now.map(JSONValue.string)), "filters": .object(filters)])
         }
 

@@ -22,16 +22,15 @@ public final class Metrics: RPCObserver {
         var lastCPU: (wall: Double, cpu: Double)?
     }
     private let state = Mutex(State())
-    /// Method names requests were counted under; unknown names share one label so that
-    /// clients cannot grow the table.
-    static let unknownMethod = "(unknown)"
+    /// The label unknown method names share (the dispatcher passes it).
+    static let unknownMethod = RPCDispatcher.unknownMethodLabel
 
     public init() {}
 
     // MARK: RPCObserver
 
     public func completed(method: String, error: Int?, seconds: Double) {
-        let name = error == -32601 ? Metrics.unknownMethod : method
+        let name = method
         state.withLock { s in
             s.requests += 1
             if error != nil { s.errors += 1 }

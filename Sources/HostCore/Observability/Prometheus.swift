@@ -16,17 +16,21 @@ struct PrometheusText {
         text += " " + PrometheusText.format(value) + "\n"
     }
 
+    /// Label value escaping (`\\`, `\"`, `\n`) on bytes, so no grapheme (`\r\n`) slips through;
+    /// a lone `\r` is escaped too, as some parsers treat it as a line end.
     static func escape(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        for b in s.utf8 {
+            switch b {
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x22: out += [0x5C, 0x22]
+            case 0x0A: out += [0x5C, 0x6E]
+            case 0x0D: out += [0x5C, 0x72]
+            default: out.append(b)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func format(_ v: Double) -> String {

@@ -71,64 +71,66 @@ public enum ParamValidator {
 /// `+`, `*`, `?` or `{m,n}` quantifiers. An unsupported pattern matches everything (the handler
 /// then validates), so a descriptor can never make a valid call fail.
 public enum SimplePattern {
+    /// Matching is on UTF-8 bytes: the patterns are ASCII, so any non-ASCII byte fails a class
+    /// (comparing Characters would let `0` + a combining accent pass as a digit).
     struct Atom {
-        var set: (Character) -> Bool
+        var set: (UInt8) -> Bool
         var min: Int
         var max: Int
     }
 
     public static func matches(_ pattern: String, _ s: String) -> Bool {
-        guard let atoms = compile(pattern) else { return true }
-        return match(atoms[...], Array(s)[...])
+        guard let atoms = compile(Array(pattern.utf8)) else { return true }
+        return match(atoms[...], Array(s.utf8)[...])
     }
 
-    static func match(_ atoms: ArraySlice<Atom>, _ chars: ArraySlice<Character>) -> Bool {
-        guard let a = atoms.first else { return chars.isEmpty }
+    static func match(_ atoms: ArraySlice<Atom>, _ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let a = atoms.first else { return bytes.isEmpty }
         var n = 0
-        // Greedy with backtracking; the patterns are tiny.
-        while n < a.max && n < chars.count && a.set(chars[chars.startIndex + n]) { n += 1 }
+        // Greedy with backtracking. Each pattern the descriptors use has at most two repeated
+        // atoms over disjoint or nested classes, so this stays linear in practice; inputs are
+        // also bounded by maxLength.
+        while n < a.max && n < bytes.count && a.set(bytes[bytes.startIndex + n]) { n += 1 }
         while n >= a.min {
-            if match(atoms.dropFirst(), chars.dropFirst(n)) { return true }
+            if match(atoms.dropFirst(), bytes.dropFirst(n)) { return true }
             n -= 1
         }
         return false
     }
 
-    static func compile(_ pattern: String) -> [Atom]? {
-        var p = Array(pattern)
-        guard p.first == "^", p.last == "$" else { return nil }
-        p.removeFirst()
-        p.removeLast()
+    static func compile(_ p: [UInt8]) -> [Atom]? {
+        guard p.first == UInt8(ascii: "^"), p.last == UInt8(ascii: "$"), p.count >= 2 else { return nil }
+        let body = Array(p[1..<(p.count - 1)])
         var atoms: [Atom] = []
         var i = 0
-        while i < p.count {
-            var set: (Character) -> Bool
-            if p[i] == "[" {
-                guard let close = p[i...].firstIndex(of: "]") else { return nil }
-                var ranges: [(Character, Character)] = []
+        while i < body.count {
+            let set: (UInt8) -> Bool
+            if body[i] == UInt8(ascii: "[") {
+                guard let close = body[i...].firstIndex(of: UInt8(ascii: "]")) else { return nil }
+                var ranges: [(UInt8, UInt8)] = []
                 var j = i + 1
                 while j < close {
-                    if j + 2 < close, p[j + 1] == "-" { ranges.append((p[j], p[j + 2])); j += 3 } else { ranges.append((p[j], p[j])); j += 1 }
+                    if j + 2 < close, body[j + 1] == UInt8(ascii: "-") { ranges.append((body[j], body[j + 2])); j += 3 } else { ranges.append((body[j], body[j])); j += 1 }
                 }
                 set = { c in ranges.contains { c >= $0.0 && c <= $0.1 } }
                 i = close + 1
-            } else if "\\.()|".contains(p[i]) {
+            } else if Array("\\.()|".utf8).contains(body[i]) || body[i] >= 0x80 {
                 return nil
             } else {
-                let literal = p[i]
+                let literal = body[i]
                 set = { $0 == literal }
                 i += 1
             }
             var lo = 1, hi = 1
-            if i < p.count {
-                switch p[i] {
-                case "+": lo = 1; hi = Int.max; i += 1
-                case "*": lo = 0; hi = Int.max; i += 1
-                case "?": lo = 0; hi = 1; i += 1
-                case "{":
-                    guard let close = p[i...].firstIndex(of: "}") else { return nil }
-                    let parts = String(p[(i + 1)..<close]).split(separator: ",", omittingEmptySubsequences: false)
-                    guard let a = Int(parts[0]) else { return nil }
+            if i < body.count {
+                switch body[i] {
+                case UInt8(ascii: "+"): lo = 1; hi = Int.max; i += 1
+                case UInt8(ascii: "*"): lo = 0; hi = Int.max; i += 1
+                case UInt8(ascii: "?"): lo = 0; hi = 1; i += 1
+                case UInt8(ascii: "{"):
+                    guard let close = body[i...].firstIndex(of: UInt8(ascii: "}")) else { return nil }
+                    let parts = String(decoding: body[(i + 1)..<close], as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false)
+                    guard let first = parts.first, let a = Int(first) else { return nil }
                     lo = a
                     hi = parts.count > 1 ? (Int(parts[1]) ?? Int.max) : a
                     i = close + 1

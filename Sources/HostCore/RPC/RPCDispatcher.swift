@@ -103,8 +103,10 @@ public final class RPCDispatcher: Sendable {
             let began = Clock.monotonic()
             let prepared = prepare(method: method, params: params, connection: connection, cid: cid)
             let audited = prepared.auditedCall
+            // Only registered names become metric labels: clients cannot grow the table.
+            let label = prepared.entryName ?? (methods.lookup(method) != nil ? method : RPCDispatcher.unknownMethodLabel)
             let reply: @Sendable (Result<JSONValue, RPCError>) -> [UInt8]? = { [observer, logger] result in
-                observer?.completed(method: method, error: result.failureCode, seconds: Clock.monotonic() - began)
+                observer?.completed(method: label, error: result.failureCode, seconds: Clock.monotonic() - began)
                 if let call = audited { RPCDispatcher.audit(call, result, logger: logger) }
                 guard let id else { return nil }
                 return RPCDispatcher.encodeReply(id: id, result)
@@ -257,7 +259,20 @@ public protocol RPCObserver: Sendable {
     func rejected(_ error: RPCError)
 }
 
+extension RPCDispatcher {
+    /// The metrics label of calls to methods that do not exist.
+    public static let unknownMethodLabel = "(unknown)"
+}
+
 extension Result where Success == RPCDispatcher.Prepared, Failure == RPCError {
+    /// The registered method's name when the call got that far.
+    var entryName: String? {
+        guard case .success(let p) = self else { return nil }
+        switch p {
+        case .run(let e, _), .authenticateFirst(_, let e, _, _): return e.descriptor.name
+        }
+    }
+
     /// The call to audit once it completes: operator and admin methods only.
     var auditedCall: RPCCall? {
         guard case .success(let p) = self else { return nil }

@@ -62,15 +62,12 @@ public final class SessionRegistry: Sendable {
 
     /// Milliseconds before this connection's IP may try to authenticate again, nil if it may now.
     public func authBackoff(_ id: UInt64) -> Int? {
-        guard let host = state(id)?.remoteHost else { return nil }
-        return throttle.withLock { $0.retryAfter(host, now: Clock.monotonic()) }
+        state(id).flatMap { authBackoff(host: $0.remoteHost) }
     }
 
     /// Records the outcome of an authentication attempt for the connection's IP.
     public func recordAuthentication(_ id: UInt64, succeeded: Bool) {
-        guard let host = state(id)?.remoteHost else { return }
-        let now = Clock.monotonic()
-        throttle.withLock { succeeded ? $0.succeeded(host) : $0.failed(host, now: now) }
+        if let host = state(id)?.remoteHost { recordAuthentication(host: host, succeeded: succeeded) }
     }
 
     public func close(_ id: UInt64) { _ = sessions.withLock { $0.removeValue(forKey: id) } }
@@ -102,10 +99,23 @@ public final class SessionRegistry: Sendable {
 
     /// The roles of the given connections (nil for unauthenticated or gone).
     public func roles(_ ids: [UInt64]) -> [UInt64: Role] {
-        sessions.withLock { table in
+        let now = Clock.now()
+        return sessions.withLock { table in
             var out: [UInt64: Role] = [:]
-            for id in ids { if let p = table[id]?.principal { out[id] = p.role } }
+            for id in ids {
+                if let p = table[id]?.principal, (p.expiresAt ?? .infinity) > now { out[id] = p.role }
+            }
             return out
         }
+    }
+
+    /// Milliseconds before `host` may try to authenticate again (HTTP callers have no session).
+    public func authBackoff(host: String) -> Int? {
+        throttle.withLock { $0.retryAfter(host, now: Clock.monotonic()) }
+    }
+
+    public func recordAuthentication(host: String, succeeded: Bool) {
+        let now = Clock.monotonic()
+        throttle.withLock { succeeded ? $0.succeeded(host) : $0.failed(host, now: now) }
     }
 }

@@ -248,7 +248,7 @@ final class NetworkServer {
         while let event = c.ws?.next() {
             switch event {
             case .message(let text):
-                guard !draining else { continue }  // shutting down: no new work
+                guard !draining, !c.closeAfterFlush else { continue }  // shutting down or closing: no new work
                 c.messageSeq += 1
                 let ref = c.ref
                 let handle = self.handle
@@ -282,7 +282,8 @@ final class NetworkServer {
                 respond(c, HTTPRouter.error(error.status, error.reason), keepAlive: false, headOnly: false)
                 return
             }
-            guard let request else { return }
+            guard var request else { return }
+            request.remoteHost = c.remoteHost
             c.deadline = Clock.monotonic() + settings.idleTimeout
             if c.overLimit {
                 var r = HTTPRouter.error(503, "too many connections (limit \(settings.maxConnections))")

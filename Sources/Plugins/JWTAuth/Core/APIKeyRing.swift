@@ -112,10 +112,12 @@ public struct APIKeyRing: Sendable, Equatable {
     }
 }
 
-/// `90d`, `12h`, `30m`, `45s`, or plain seconds.
+/// `90d`, `12h`, `30m`, `45s`, or plain seconds; at most 100 years.
 public func parseTTL(_ s: String) -> Double? {
     let units: [(Character, Double)] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604800)]
-    if let last = s.last, let unit = units.first(where: { $0.0 == last }), let n = Double(s.dropLast()), n > 0 { return n * unit.1 }
-    if let n = Double(s), n > 0 { return n }
-    return nil
+    var seconds: Double?
+    if let last = s.last, let unit = units.first(where: { $0.0 == last }), let n = Double(s.dropLast()) { seconds = n * unit.1 }
+    else if let n = Double(s) { seconds = n }
+    guard let v = seconds, v.isFinite, v > 0, v <= 100 * 365.25 * 86400 else { return nil }
+    return v
 }

@@ -74,13 +74,18 @@ public struct JWTVerifier: Sendable {
         return Principal(userID: userID, role: role, authType: "jwt", expiresAt: exp + clockSkew)
     }
 
-    /// A JSON number (not a numeric string, not a boolean).
+    /// Latest time a claim may name (9999-12-31): later values are refused, not clamped.
+    static let maxTime = 253_402_300_799.0
+
+    /// A JSON number within 0…year 9999 (not a numeric string, not a boolean).
     static func number(_ v: JSONValue) -> Double? {
+        let d: Double
         switch v {
-        case .int(let i): return Double(i)
-        case .double(let d) where d.isFinite: return d
+        case .int(let i): d = Double(i)
+        case .double(let x) where x.isFinite: d = x
         default: return nil
         }
+        return d >= 0 && d <= maxTime ? d : nil
     }
 
     /// Mints a token (operators' `token` command and tests).

@@ -176,25 +176,22 @@ public final class V4L2CameraSource: CameraSource {
     }
 
     func vanished(_ index: Int) {
-        let report: CameraInfo? = state.withLock { s in
-            guard var node = s.nodes[index] else { return nil }
+        state.withLock { s in
+            guard var node = s.nodes[index] else { return }
             node.generation += 1  // a probe still running is now stale
             node.probing = false
             node.probe = nil
             node.retries = 0
             guard var info = node.info, info.status != .disconnected else {
                 s.nodes[index] = node
-                return nil
+                return
             }
             info.status = .disconnected
             info.errorMessage = ""
             node.info = info
             s.nodes[index] = node
-            return info
-        }
-        if let report {
-            logger.info("\(report.device) disconnected")
-            emit(report, .disconnected)
+            logger.info("\(info.device) disconnected")
+            emit(info, .disconnected, &s)
         }
     }
 
@@ -215,12 +212,30 @@ public final class V4L2CameraSource: CameraSource {
     }
 
     func probeFinished(_ index: Int, generation: Int, _ result: Result<DeviceProbe, ProbeError>) {
-        enum Outcome { case none, report(CameraInfo, CameraChange), retry }
-        let outcome: Outcome = state.withLock { s in
+        let outcome: ProbeOutcome = state.withLock { s in
             guard var node = s.nodes[index], node.generation == generation else { return .none }
             node.probing = false
-            defer { s.nodes[index] = node }
-            switch result {
+            let outcome = decide(&node, result)
+            s.nodes[index] = node
+            if case .report(let info, let change) = outcome {
+                logger.info("\(info.device) \(info.status.rawValue.lowercased()): \(info.name) \(info.resolution)@\(info.fps)\(info.errorMessage.isEmpty ? "" : " (\(info.errorMessage))")")
+                emit(info, change, &s)  // under the lock: a concurrent unplug cannot overtake it
+            }
+            return outcome
+        }
+        if case .retry = outcome {
+            spawnThread { [self] in
+                usleep(200_000)
+                self.startProbe(index)
+            }
+        }
+        initialProbeDone(index)
+    }
+
+    /// What a finished probe means for its node.
+    private func decide(_ node: inout Node, _ result: Result<DeviceProbe, ProbeError>) -> ProbeOutcome {
+        let index = node.index
+        switch result {
             case .success(let probe):
                 node.retries = 0
                 guard probe.isVideoCapture else {
@@ -253,47 +268,36 @@ public final class V4L2CameraSource: CameraSource {
                 node.info = info
                 return previous?.status == .error ? .none : .report(info, .statusChanged)
             }
-        }
-        switch outcome {
-        case .none: break
-        case .report(let info, let change):
-            logger.info("\(info.device) \(info.status.rawValue.lowercased()): \(info.name) \(info.resolution)@\(info.fps)\(info.errorMessage.isEmpty ? "" : " (\(info.errorMessage))")")
-            emit(info, change)
-        case .retry:
-            spawnThread { [self] in
-                usleep(200_000)
-                self.startProbe(index)
-            }
-        }
-        initialProbeDone(index)
     }
+
+    enum ProbeOutcome { case none, report(CameraInfo, CameraChange), retry }
 
     /// Probes past their deadline: the device is wedged. It is listed as ERROR; its thread
     /// stays blocked in the kernel, and the node is not probed again until it changes.
     func checkProbeTimeouts() {
         let now = monotonic()
-        let timedOut: [(Int, CameraInfo)] = state.withLock { s in
-            var out: [(Int, CameraInfo)] = []
+        let timedOut: [Int] = state.withLock { s in
+            var out: [Int] = []
             for (i, var node) in s.nodes where node.probing && now >= node.probeDeadline && node.info?.status != .error {
                 var info = node.info ?? CameraInfo(device: NodeNames.cameraID(i), status: .error, name: "video\(i)", resolution: "", fps: 0)
                 info.status = .error
                 info.errorMessage = "device did not answer within \(settings.probeTimeout) s"
                 node.info = info
                 s.nodes[i] = node
-                out.append((i, info))
+                logger.warning("\(info.device): \(info.errorMessage); marked ERROR")
+                emit(info, .statusChanged, &s)
+                out.append(i)
             }
             return out
         }
-        for (i, info) in timedOut {
-            logger.warning("\(info.device): \(info.errorMessage); marked ERROR")
-            emit(info, .statusChanged)
-            initialProbeDone(i)
-        }
+        for i in timedOut { initialProbeDone(i) }
     }
 
-    func emit(_ info: CameraInfo, _ change: CameraChange) {
-        let sink = state.withLock { $0.initialPending == nil ? $0.sink : nil }  // the first list is read, not announced
-        sink?.cameraChanged(info, change: change)
+    /// Reports a change; called with the state lock held, so changes of one camera reach the
+    /// host in the order they happened. (The host's sink never calls back into this source.)
+    func emit(_ info: CameraInfo, _ change: CameraChange, _ s: inout State) {
+        guard s.initialPending == nil else { return }  // the first list is read, not announced
+        s.sink?.cameraChanged(info, change: change)
     }
 
     func initialProbeDone(_ index: Int) {
