@@ -9,12 +9,19 @@ public enum MethodImplementation: Sendable {
     case async(RPCHandler)
 }
 
-/// A registered method.
-public struct MethodEntry: Sendable {
+/// A registered method. A class: it is looked up on every request, and handing out a
+/// reference costs one retain where copying the descriptor's strings and arrays costs many.
+public final class MethodEntry: Sendable {
     public let descriptor: MethodDescriptor
     /// `core` or the plugin's name.
     public let owner: String
     public let implementation: MethodImplementation
+
+    public init(descriptor: MethodDescriptor, owner: String, implementation: MethodImplementation) {
+        self.descriptor = descriptor
+        self.owner = owner
+        self.implementation = implementation
+    }
 }
 
 /// The host's method registry: name → entry. Plugins get an ``OwnedRegistry`` view that

@@ -104,7 +104,7 @@ public final class RPCDispatcher: Sendable {
             let prepared = prepare(method: method, params: params, connection: connection, cid: cid)
             let audited = prepared.auditedCall
             // Only registered names become metric labels: clients cannot grow the table.
-            let label = prepared.entryName ?? (methods.lookup(method) != nil ? method : RPCDispatcher.unknownMethodLabel)
+            let label = prepared.entry?.descriptor.name ?? (methods.lookup(method) != nil ? method : RPCDispatcher.unknownMethodLabel)
             let reply: @Sendable (Result<JSONValue, RPCError>) -> [UInt8]? = { [observer, logger] result in
                 observer?.completed(method: label, error: result.failureCode, seconds: Clock.monotonic() - began)
                 if let call = audited { RPCDispatcher.audit(call, result, logger: logger) }
@@ -265,21 +265,20 @@ extension RPCDispatcher {
 }
 
 extension Result where Success == RPCDispatcher.Prepared, Failure == RPCError {
-    /// The registered method's name when the call got that far.
-    var entryName: String? {
+    /// The registered method, when the call got that far.
+    var entry: MethodEntry? {
         guard case .success(let p) = self else { return nil }
         switch p {
-        case .run(let e, _), .authenticateFirst(_, let e, _, _): return e.descriptor.name
+        case .run(let e, _), .authenticateFirst(_, let e, _, _): return e
         }
     }
 
-    /// The call to audit once it completes: operator and admin methods only.
+    /// The call to audit once it completes: operator and admin methods only (the call is only
+    /// copied out for those).
     var auditedCall: RPCCall? {
-        guard case .success(let p) = self else { return nil }
+        guard let role = entry?.descriptor.minimumRole, role >= .operator, case .success(let p) = self else { return nil }
         switch p {
-        case .run(let e, let c), .authenticateFirst(_, let e, let c, _):
-            guard let role = e.descriptor.minimumRole, role >= .operator else { return nil }
-            return c
+        case .run(_, let c), .authenticateFirst(_, _, let c, _): return c
         }
     }
 }
