@@ -76,3 +76,36 @@ def test_bad_tls_files_stop_startup(daemon_factory, certs, tmp_path, which):
     d.start(wait=False)
     assert d.wait_exit() == 2
     assert "TLS:" in d.log_text()
+
+
+def test_tls_slow_reader_is_closed_with_1008(daemon_factory, certs, fixtures):
+    """With TLS the queue holds plaintext until the socket takes it, so a slow reader still gets
+    its 1008 close frame after the frame in flight."""
+    plugins = [{"name": "jwt_auth", "library": "JWTAuth", "required": True, "config": {"secret": "integration-test-secret-0123456789abcdef0123456789"}},
+               {"name": "fixture_events", "library": str(fixtures / "libFixtureEventSource.so")}]
+    d = daemon_factory(plugins=plugins, config={"server": {"max_outbound_bytes": 65536,
+                                                          "tls": {"cert_file": str(certs / "cert.pem"), "key_file": str(certs / "key.pem")}}}).start()
+    ctx = ssl.create_default_context(cafile=str(certs / "cert.pem"))
+
+    async def go():
+        slow = await websockets.connect(f"wss://127.0.0.1:{d.port}/ws", ssl=ctx, max_size=None, max_queue=1)
+        await slow.send(json.dumps({"jsonrpc": "2.0", "method": "subscribe_events", "id": 1,
+                                    "params": {"topics": ["snapshot.taken"], "auth_token": make_token("viewer")}}))
+        await slow.recv()
+        async with websockets.connect(f"wss://127.0.0.1:{d.port}/ws", ssl=ctx) as admin:
+            await admin.send(rpc_message("authenticate", {"auth_token": make_token("admin")}))
+            await admin.recv()
+            slow.transport.pause_reading()  # stop reading at the socket level
+            await admin.send(rpc_message("fixture.emit", {"topic": "snapshot.taken", "params": {"pad": "x" * 4000}, "count": 3000}, id=2))
+            await admin.recv()
+            await asyncio.sleep(1.0)
+        slow.transport.resume_reading()
+        code = None
+        try:
+            while True:
+                await asyncio.wait_for(slow.recv(), 10)
+        except websockets.ConnectionClosed as e:
+            code = e.rcvd.code if e.rcvd else None
+        return code
+    assert asyncio.run(go()) == 1008
+    assert any("slow reader" in l.get("msg", "") for l in d.log_lines())

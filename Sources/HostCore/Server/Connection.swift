@@ -13,8 +13,12 @@ final class Connection {
     /// Set once the connection speaks WebSocket.
     var ws: WebSocketSession?
     var keepalive: WebSocketKeepalive?
-    /// Set when the server speaks TLS: `out` then holds ciphertext.
+    /// Set when the server speaks TLS. `out` still holds plaintext (so slow-reader handling can
+    /// cut it at a frame boundary); it is encrypted a record's worth at a time into `tlsOut`
+    /// as the socket takes it.
     var tls: TLSSession?
+    var tlsOut: [UInt8] = []
+    var tlsOutPos = 0
     /// Bytes waiting to be written, from `outPos` on.
     var out: [UInt8] = []
     var outPos = 0
@@ -51,5 +55,5 @@ final class Connection {
     }
 
     var ref: ConnectionRef { ConnectionRef(fd: fd, id: id) }
-    var pendingBytes: Int { out.count - outPos }
+    var pendingBytes: Int { out.count - outPos + tlsOut.count - tlsOutPos }
 }

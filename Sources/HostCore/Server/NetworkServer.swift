@@ -216,7 +216,7 @@ final class NetworkServer {
         let bytes = UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])
         if let session = c.tls {
             let plain = session.receive(bytes)
-            c.out.append(contentsOf: session.takeOutput())  // handshake records
+            c.tlsOut.append(contentsOf: session.takeOutput())  // handshake records
             if let failure = session.failure {
                 logger.debug("closing connection \(c.id) (\(c.remote)): \(failure)")
                 c.closeAfterFlush = true
@@ -351,23 +351,12 @@ final class NetworkServer {
     // MARK: write
 
     private func appendText(_ c: Connection, _ payload: [UInt8]) {
-        if c.tls != nil {
-            var frame: [UInt8] = []
-            WebSocketFrameEncoder.append(opcode: .text, payload: payload, to: &frame)
-            append(c, frame)
-            return
-        }
         payload.withUnsafeBytes { WebSocketFrameEncoder.append(opcode: .text, payload: $0, to: &c.out) }
         checkOutbound(c)
     }
 
     private func append(_ c: Connection, _ bytes: [UInt8]) {
-        if let session = c.tls {
-            session.send(bytes)
-            c.out.append(contentsOf: session.takeOutput())
-        } else {
-            c.out.append(contentsOf: bytes)
-        }
+        c.out.append(contentsOf: bytes)
         checkOutbound(c)  // pongs and pipelined HTTP responses count against the bound too
     }
 
@@ -376,7 +365,7 @@ final class NetworkServer {
         guard c.pendingBytes > settings.maxOutboundBytes, !c.closeAfterFlush else { return }
         logger.warning("closing connection \(c.id) (\(c.remote)): outbound queue over \(settings.maxOutboundBytes) bytes (slow reader)")
         observer.rejected(reason: "slow_consumer")
-        if c.ws != nil, c.tls == nil, let keep = frameBoundary(c), let frame = c.ws?.initiateClose(code: WebSocketCloseCode.policyViolation, reason: "outbound queue full") {
+        if c.ws != nil, let keep = frameBoundary(c), let frame = c.ws?.initiateClose(code: WebSocketCloseCode.policyViolation, reason: "outbound queue full") {
             // Finish the frame on the wire, drop the rest, say why.
             c.out.removeSubrange(keep...)
             c.out.append(contentsOf: frame)
@@ -415,9 +404,12 @@ final class NetworkServer {
         return nil
     }
 
-    private func flush(_ c: Connection) {
-        while c.outPos < c.out.count {
-            let n = c.out.withUnsafeBytes { b in send(c.fd, b.baseAddress.map { $0 + c.outPos }, b.count - c.outPos, Int32(MSG_NOSIGNAL)) }
+    /// Sends `bytes[from...]`; returns how far it got, or nil when the connection was dropped.
+    /// On a full socket it registers for EPOLLOUT.
+    private func sendSome(_ c: Connection, _ bytes: [UInt8], from: Int) -> Int? {
+        var pos = from
+        while pos < bytes.count {
+            let n = bytes.withUnsafeBytes { b in send(c.fd, b.baseAddress.map { $0 + pos }, b.count - pos, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN {
@@ -425,12 +417,39 @@ final class NetworkServer {
                         c.pollingOut = true
                         updateInterest(c)
                     }
-                    return
+                    return pos
                 }
                 drop(c)
-                return
+                return nil
             }
-            c.outPos += n
+            pos += n
+        }
+        return pos
+    }
+
+    private func flush(_ c: Connection) {
+        if let session = c.tls {
+            while true {
+                guard let sent = sendSome(c, c.tlsOut, from: c.tlsOutPos) else { return }
+                c.tlsOutPos = sent
+                guard c.tlsOutPos == c.tlsOut.count else { return }  // socket full
+                c.tlsOut.removeAll(keepingCapacity: true)
+                c.tlsOutPos = 0
+                guard c.outPos < c.out.count else { break }
+                // Encrypt the next record's worth of plaintext only when the socket has room.
+                let end = min(c.out.count, c.outPos + 16 * 1024)
+                session.send(Array(c.out[c.outPos..<end]))
+                c.outPos = end
+                c.tlsOut = session.takeOutput()
+                if session.failure != nil {
+                    drop(c)
+                    return
+                }
+            }
+        } else {
+            guard let sent = sendSome(c, c.out, from: c.outPos) else { return }
+            c.outPos = sent
+            guard c.outPos == c.out.count else { return }
         }
         if c.out.capacity > 64 * 1024 { c.out = [] } else { c.out.removeAll(keepingCapacity: true) }
         c.outPos = 0
