@@ -182,12 +182,11 @@ public final class V4L2CameraSource: CameraSource {
             node.probing = false
             node.probe = nil
             node.retries = 0
-            guard var info = node.info, info.status != .disconnected else {
+            guard let listed = node.info, listed.status != .disconnected else {
                 s.nodes[index] = node
                 return
             }
-            info.status = .disconnected
-            info.errorMessage = ""
+            let info = V4L2CameraSource.marked(node, .disconnected, "")
             node.info = info
             s.nodes[index] = node
             logger.info("\(info.device) disconnected")
@@ -261,9 +260,7 @@ public final class V4L2CameraSource: CameraSource {
                     node.retries += 1  // udev may still be fixing permissions; the device may be settling
                     return .retry
                 }
-                var info = node.info ?? CameraInfo(device: NodeNames.cameraID(index), status: .error, name: "video\(index)", resolution: "", fps: 0)
-                info.status = .error
-                info.errorMessage = error.message
+                let info = V4L2CameraSource.marked(node, .error, error.message)
                 let previous = node.info
                 node.info = info
                 return previous?.status == .error ? .none : .report(info, .statusChanged)
@@ -272,6 +269,14 @@ public final class V4L2CameraSource: CameraSource {
 
     enum ProbeOutcome { case none, report(CameraInfo, CameraChange), retry }
 
+    /// The node's listing with a new status (a node never probed gets a minimal one).
+    static func marked(_ node: Node, _ status: CameraStatus, _ message: String) -> CameraInfo {
+        var info = node.info ?? CameraInfo(device: NodeNames.cameraID(node.index), status: status, name: "video\(node.index)", resolution: "", fps: 0)
+        info.status = status
+        info.errorMessage = message
+        return info
+    }
+
     /// Probes past their deadline: the device is wedged. It is listed as ERROR; its thread
     /// stays blocked in the kernel, and the node is not probed again until it changes.
     func checkProbeTimeouts() {
@@ -279,9 +284,7 @@ public final class V4L2CameraSource: CameraSource {
         let timedOut: [Int] = state.withLock { s in
             var out: [Int] = []
             for (i, var node) in s.nodes where node.probing && now >= node.probeDeadline && node.info?.status != .error {
-                var info = node.info ?? CameraInfo(device: NodeNames.cameraID(i), status: .error, name: "video\(i)", resolution: "", fps: 0)
-                info.status = .error
-                info.errorMessage = "device did not answer within \(settings.probeTimeout) s"
+                let info = V4L2CameraSource.marked(node, .error, "device did not answer within \(settings.probeTimeout) s")
                 node.info = info
                 s.nodes[i] = node
                 logger.warning("\(info.device): \(info.errorMessage); marked ERROR")
