@@ -153,3 +153,12 @@ def fixtures(tmp_path_factory):
     out = tmp_path_factory.mktemp("fixtures")
     subprocess.run([str(REPO / "Tests/Fixtures/build.sh"), str(BUILD_DIR), str(out)], check=True, capture_output=True)
     return out
+
+
+@pytest.fixture
+def ws(srv):
+    """A raw WebSocket client on the requesting module's `srv` daemon (Tests/integration/rawws.py)."""
+    from rawws import RawWS
+    c = RawWS(srv.port)
+    yield c
+    c.close_socket()

@@ -37,11 +37,6 @@ def srv(tmp_path_factory):
     d.stop()
 
 
-@pytest.fixture
-def ws(srv):
-    c = RawWS(srv.port)
-    yield c
-    c.close_socket()
 
 
 def send(ws, obj_or_text):

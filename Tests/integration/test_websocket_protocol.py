@@ -157,11 +157,6 @@ def test_frames_sent_with_the_handshake_are_processed(srv):
 
 # ------------------------------------------------------------------ framing
 
-@pytest.fixture
-def ws(srv):
-    c = RawWS(srv.port)
-    yield c
-    c.close_socket()
 
 
 def test_unmasked_client_frame_is_1002(ws):

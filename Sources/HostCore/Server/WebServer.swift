@@ -32,9 +32,7 @@ public final class WebServer: Sendable {
 }
 
 /// Carries the network thread's state to that thread.
-// @unchecked Sendable: the NetworkServer is created on the starting thread and from then on
-// used only by the network thread (`run()` is called once); no two threads ever touch it.
-final class NetworkServerBox: @unchecked Sendable {
+final class NetworkServerBox: @unchecked Sendable {  // safe: created here, then used only by the network thread (run() once)
     let value: NetworkServer
     init(_ value: NetworkServer) { self.value = value }
 }
