@@ -61,5 +61,5 @@ while command == nil, let arg = args.popFirst() {
 
 let env = FileIO.environment()
 if let command { exit(await Daemon.runCommand(command.name, arguments: command.arguments, configPath: configPath, env: env)) }
-if checkOnly { exit(Daemon.checkConfig(path: configPath, env: env).rawValue) }
+if checkOnly { exit(await Daemon.checkConfig(path: configPath, env: env).rawValue) }
 exit(await Daemon.run(configPath: configPath, env: env).rawValue)

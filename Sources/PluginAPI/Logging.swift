@@ -25,13 +25,33 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
+/// One log line as a value: a later minor version can add fields (a source location, a
+/// timestamp taken at the call) without changing ``LogHandler``.
+public struct LogEvent: Sendable {
+    /// Severity.
+    public var level: LogLevel
+    /// The component the line comes from (plugin name, `host`, `rpc`, …).
+    public var label: String
+    /// The message.
+    public var message: String
+    /// `key=value` fields, in order (correlation id, device, …).
+    public var metadata: [(String, String)]
+
+    public init(level: LogLevel, label: String, message: String, metadata: [(String, String)] = []) {
+        self.level = level
+        self.label = label
+        self.message = message
+        self.metadata = metadata
+    }
+}
+
 /// Where log lines go; the host provides one (JSON lines or text) chosen by configuration,
 /// in the spirit of swift-log's `LogHandler`.
 public protocol LogHandler: Sendable {
     /// Lines below this level are dropped before their message is built.
     var minimumLevel: LogLevel { get }
     /// Writes one line.
-    func log(level: LogLevel, label: String, message: String, metadata: [(String, String)])
+    func log(_ event: LogEvent)
 }
 
 /// A cheap value that tags lines with a label (the plugin or component) and metadata.
@@ -56,13 +76,20 @@ public struct Logger: Sendable {
         return copy
     }
 
+    /// A copy with another label (a sub-component), keeping the handler and metadata.
+    public func labelled(_ label: String) -> Logger { Logger(label: label, handler: handler, metadata: metadata) }
+
+    /// Whether lines at `level` are written.
+    @inlinable public func isEnabled(_ level: LogLevel) -> Bool { level >= handler.minimumLevel }
+
     /// Logs at `level`; the message is only built when the level is enabled.
     @inlinable
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String, _ fields: [(String, String)] = []) {
         guard level >= handler.minimumLevel else { return }
-        handler.log(level: level, label: label, message: message(), metadata: fields.isEmpty ? metadata : metadata + fields)
+        handler.log(LogEvent(level: level, label: label, message: message(), metadata: fields.isEmpty ? metadata : metadata + fields))
     }
 
+    @inlinable public func trace(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.trace, m(), f) }
     @inlinable public func debug(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.debug, m(), f) }
     @inlinable public func info(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.info, m(), f) }
     @inlinable public func notice(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.notice, m(), f) }

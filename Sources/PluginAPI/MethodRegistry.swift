@@ -58,6 +58,19 @@ public struct MethodDescriptor: Sendable, Equatable {
     }
 }
 
+/// Where a call came from.
+public struct CallOrigin: Sendable, Equatable {
+    /// The peer's IP address.
+    public var remoteHost: String
+    /// The host name the client used to reach the daemon (its `Host` header without the
+    /// port), nil when it sent none. Media backends use it for stream URLs.
+    public var requestHost: String?
+    public init(remoteHost: String, requestHost: String?) {
+        self.remoteHost = remoteHost
+        self.requestHost = requestHost
+    }
+}
+
 /// One call of a method, as its handler sees it.
 public struct RPCCall: Sendable {
     /// The method name.
@@ -73,15 +86,18 @@ public struct RPCCall: Sendable {
     public var correlationID: String
     /// A logger that tags every line with the correlation id.
     public var logger: Logger
+    /// Where the call came from.
+    public var origin: CallOrigin
 
     public init(method: String, params: JSONObject, principal: Principal?, connectionID: UInt64,
-                correlationID: String, logger: Logger) {
+                correlationID: String, logger: Logger, origin: CallOrigin) {
         self.method = method
         self.params = params
         self.principal = principal
         self.connectionID = connectionID
         self.correlationID = correlationID
         self.logger = logger
+        self.origin = origin
     }
 }
 
@@ -99,6 +115,21 @@ public protocol MethodRegistry: AnyObject, Sendable {
     func register(_ descriptor: MethodDescriptor, handler: @escaping RPCHandler) throws
     /// Registers a method whose handler never blocks (see ``RPCInlineHandler``).
     func registerInline(_ descriptor: MethodDescriptor, handler: @escaping RPCInlineHandler) throws
+}
+
+/// Thrown by ``MethodRegistry`` for a descriptor the host cannot enforce: a parameter
+/// `pattern` outside the supported subset (see ``ParamType/string(pattern:minLength:maxLength:)``).
+/// A parameter rule is checked exactly or the method is refused, never silently skipped.
+public struct UnsupportedParamError: Error, Sendable, CustomStringConvertible {
+    public let method: String
+    public let param: String
+    public let problem: String
+    public init(method: String, param: String, problem: String) {
+        self.method = method
+        self.param = param
+        self.problem = problem
+    }
+    public var description: String { "method '\(method)', parameter '\(param)': \(problem)" }
 }
 
 /// Thrown by ``MethodRegistry`` when a method name is already taken.

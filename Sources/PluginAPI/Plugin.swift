@@ -14,7 +14,7 @@ public struct PluginInfo: Sendable {
 }
 
 /// The capabilities a plugin provides, returned from ``Plugin/activate(_:)``. A plugin may
-/// provide none (only methods) or several.
+/// provide none (only methods, routes or commands) or several.
 public struct PluginCapabilities: Sendable {
     public var cameraSources: [any CameraSource]
     public var mediaBackend: (any MediaBackend)?
@@ -32,7 +32,8 @@ public struct PluginCapabilities: Sendable {
         self.storageProvider = storageProvider
     }
 
-    /// The names of the capabilities present, for logs and `get_server_info`.
+    /// The names of the capabilities present (`camera_source`, `media_backend`, …), for logs
+    /// and `get_server_info`.
     public var kinds: [String] {
         var k: [String] = []
         if !cameraSources.isEmpty { k.append("camera_source") }
@@ -50,7 +51,7 @@ public enum RunMode: String, Sendable {
     case production, development
 }
 
-/// What the host gives a plugin when activating it.
+/// What the host gives a plugin when activating it (and when checking its configuration).
 public protocol PluginContext: AnyObject, Sendable {
     /// The plugin's entry name in plugins.yaml.
     var pluginName: String { get }
@@ -58,10 +59,16 @@ public protocol PluginContext: AnyObject, Sendable {
     var config: JSONObject { get }
     /// A logger labelled with the plugin's name.
     var logger: Logger { get }
-    /// Publishes events to clients.
+    /// Publishes events to clients and declares the plugin's own topics.
     var events: any EventPublisher { get }
     /// Registers the plugin's own JSON-RPC methods.
     var methods: any MethodRegistry { get }
+    /// Registers the plugin's HTTP routes (downloads, previews).
+    var http: any HTTPRouteRegistry { get }
+    /// Reports the health of the components the plugin runs.
+    var health: any HealthReporter { get }
+    /// Starts supervised child processes (FFmpeg, …), counted and stopped with the daemon.
+    var processes: ProcessLauncher { get }
     /// Production or development mode.
     var mode: RunMode { get }
     /// A process environment variable (plugins read their overrides through this, so tests
@@ -69,6 +76,9 @@ public protocol PluginContext: AnyObject, Sendable {
     func environment(_ name: String) -> String?
     /// The directory of plugins.yaml: relative paths in a plugin's config are relative to it.
     var baseDirectory: String { get }
+    /// The daemon's data directory (`data_dir`): where state that must survive restarts goes
+    /// (keys, catalogues) unless the plugin's config says otherwise. It exists.
+    var dataDirectory: String { get }
 }
 
 extension PluginContext {
@@ -76,6 +86,12 @@ extension PluginContext {
     public func resolvePath(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         return baseDirectory == "." || baseDirectory.isEmpty ? path : baseDirectory + "/" + path
+    }
+
+    /// `path` made absolute against ``dataDirectory`` when relative.
+    public func dataPath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return dataDirectory == "." || dataDirectory.isEmpty ? path : dataDirectory + "/" + path
     }
 }
 
@@ -85,8 +101,11 @@ extension PluginContext {
 public protocol Plugin: AnyObject, Sendable {
     /// Name, version and summary.
     var info: PluginInfo { get }
-    /// Reads the configuration, registers methods and returns the capabilities. Throwing
-    /// marks the plugin failed (the daemon stops if it is `required`).
+    /// Checks the configuration the way ``activate(_:)`` would, without starting anything
+    /// (`camera-service --check-config`). Throw ``PluginConfigError`` for a bad entry.
+    func check(_ context: any PluginContext) async throws
+    /// Reads the configuration, registers methods, routes and topics, and returns the
+    /// capabilities. Throwing marks the plugin failed (the daemon stops if it is `required`).
     func activate(_ context: any PluginContext) async throws -> PluginCapabilities
     /// Stops background work before the daemon exits.
     func shutdown() async
@@ -94,7 +113,13 @@ public protocol Plugin: AnyObject, Sendable {
     func commands() -> [PluginCommand]
 }
 
-/// Thrown by a plugin's `activate` for a bad `config:` entry; the host logs it with the plugin name.
+extension Plugin {
+    /// Nothing to check unless the plugin says otherwise.
+    public func check(_ context: any PluginContext) async throws {}
+}
+
+/// Thrown by a plugin's `activate` or `check` for a bad `config:` entry; the host reports it
+/// with the plugin name.
 public struct PluginConfigError: Error, Sendable, CustomStringConvertible {
     /// The config key at fault.
     public let key: String

@@ -47,3 +47,37 @@ extension JSONObject {
         }
     }
 }
+
+extension JSONObject {
+    /// A duration in seconds: a number, or text with a unit (`250ms`, `30s`, `5m`, `2h`, `1d`),
+    /// within `range`; `defaultValue` when absent.
+    public func configSeconds(_ key: String, default defaultValue: Double, range: ClosedRange<Double>) throws(PluginConfigError) -> Double {
+        guard let v = self[key], !v.isNull else { return defaultValue }
+        let seconds = v.doubleValue ?? v.stringValue.flatMap(DurationText.seconds)
+        guard let seconds, range.contains(seconds) else {
+            throw PluginConfigError(key: key, problem: "expected a duration such as 30s or 5m between \(range.lowerBound)s and \(range.upperBound)s, got \(v)")
+        }
+        return seconds
+    }
+
+    /// One of `choices`, or `defaultValue` when absent.
+    public func configChoice(_ key: String, default defaultValue: String, from choices: [String]) throws(PluginConfigError) -> String {
+        let s = try configString(key, default: defaultValue)
+        guard choices.contains(s) else { throw PluginConfigError(key: key, problem: "expected one of \(choices.joined(separator: ", ")), got '\(s)'") }
+        return s
+    }
+}
+
+/// Durations as configuration writes them.
+public enum DurationText {
+    /// Seconds from `30`, `1.5`, `250ms`, `30s`, `5m`, `2h`, `90d`; nil for anything else.
+    public static func seconds(_ s: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, factor) in units where s.hasSuffix(suffix) {
+            let number = s.dropLast(suffix.count)
+            if let v = Double(number), v >= 0, v.isFinite, number.first?.isNumber == true { return v * factor }
+        }
+        if let v = Double(s), v >= 0, v.isFinite, s.first?.isNumber == true { return v }
+        return nil
+    }
+}

@@ -76,9 +76,16 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         if let detail { d["detail"] = .string(detail) }
         return RPCError(code: -32030, message: "Unsupported", data: d)
     }
-    /// `-32040 Rate limited`.
+    /// `-32040 Rate limited`: the connection's request rate (`reason` `rate_limited`).
     public static func rateLimited(retryAfterMs: Int) -> RPCError {
         RPCError(code: -32040, message: "Rate limited", data: ["reason": "rate_limited", "retry_after_ms": .int(retryAfterMs)])
+    }
+    /// `-32040 Rate limited` by the per-address authentication backoff (`reason`
+    /// `auth_backoff`): too many failed authentications from the caller's address.
+    public static func authBackoff(retryAfterMs: Int) -> RPCError {
+        RPCError(code: -32040, message: "Rate limited",
+                 data: ["reason": "auth_backoff", "retry_after_ms": .int(retryAfterMs),
+                        "detail": .string("too many failed authentications from this address; retry in \(max(1, (retryAfterMs + 999) / 1000)) s")])
     }
     /// `-32050 Dependency failed`: the media backend or FFmpeg failed.
     public static func dependencyFailed(_ dependency: String, detail: String) -> RPCError {
@@ -86,8 +93,9 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
                  data: ["reason": "dependency_failed", "dependency": .string(dependency), "detail": .string(detail)])
     }
     /// `-32060 Insufficient storage`.
-    public static func insufficientStorage(usagePercentage: Double) -> RPCError {
-        RPCError(code: -32060, message: "Insufficient storage",
-                 data: ["reason": "insufficient_storage", "usage_percentage": .double(usagePercentage)])
+    public static func insufficientStorage(usagePercentage: Double, detail: String? = nil) -> RPCError {
+        var d: JSONObject = ["reason": "insufficient_storage", "usage_percentage": .double((usagePercentage * 100).rounded() / 100)]
+        if let detail { d["detail"] = .string(detail) }
+        return RPCError(code: -32060, message: "Insufficient storage", data: d)
     }
 }

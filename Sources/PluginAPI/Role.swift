@@ -39,21 +39,54 @@ public enum Role: Int, Sendable, Comparable, CaseIterable {
     public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
 }
 
+/// The kind of credential a caller presented, as the contract spells it (`auth_type`).
+public struct AuthType: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    enum Value: String, Sendable { case jwt, apiKey = "api_key" }
+    let value: Value
+    init(_ value: Value) { self.value = value }
+    public init?(rawValue: String) {
+        guard let v = Value(rawValue: rawValue) else { return nil }
+        value = v
+    }
+    public var rawValue: String { value.rawValue }
+    public var description: String { rawValue }
+    /// A JSON Web Token.
+    public static let jwt = AuthType(.jwt)
+    /// An API key (`csk_…`).
+    public static let apiKey = AuthType(.apiKey)
+}
+
 /// Who is calling: the identity an ``AuthProvider`` established for a connection.
 public struct Principal: Sendable, Equatable {
     /// The user (JWT `user_id`) or the API key id.
     public var userID: String
     /// The caller's role.
     public var role: Role
-    /// How the caller authenticated: `jwt` or `api_key`.
-    public var authType: String
-    /// When the credential stops being valid, in seconds since the Unix epoch; nil for never.
+    /// How the caller authenticated.
+    public var authType: AuthType
+    /// When the credential expires, in seconds since the Unix epoch: the token's own `exp`,
+    /// as clients are told; nil for never.
     public var expiresAt: Double?
+    /// Until when the session is honoured: ``expiresAt`` plus the provider's clock-skew
+    /// tolerance (a tolerance, not a promise, so it is never reported).
+    public var validUntil: Double?
 
-    public init(userID: String, role: Role, authType: String, expiresAt: Double?) {
+    public init(userID: String, role: Role, authType: AuthType, expiresAt: Double?, validUntil: Double? = nil) {
         self.userID = userID
         self.role = role
         self.authType = authType
         self.expiresAt = expiresAt
+        self.validUntil = validUntil ?? expiresAt
     }
+
+    /// Whether the session is still honoured at `now`.
+    public func isValid(at now: Double) -> Bool { (validUntil ?? .infinity) > now }
+}
+
+/// A capability: checks credentials (JWT, API keys) and says who the caller is.
+public protocol AuthProvider: AnyObject, Sendable {
+    /// Verifies `token`; `type` says which kind it must be (nil: decide from its shape).
+    /// Throws `-32001` with `reason` `auth_failed` or `token_expired` (and a `detail` naming the
+    /// rule that refused it) for a credential it rejects.
+    func authenticate(token: String, type: AuthType?) async throws -> Principal
 }

@@ -10,22 +10,32 @@ public struct MediaFile: Sendable, Equatable {
     public var kind: MediaKind
     public var device: String
     public var fileSize: Int
-    /// Seconds, for recordings whose length is known.
+    /// Seconds, for recordings whose length is known (probed in the background); nil until then.
     public var duration: Double?
+    /// `WIDTHxHEIGHT`, when known.
+    public var resolution: String?
     public var createdTime: Double
     public var modifiedTime: Double
-    /// File format / extension (`mp4`, `jpg`, …).
+    /// File format (`fmp4`, `mp4`, `mkv`, `jpg`, `png`).
     public var format: String
-    public init(filename: String, kind: MediaKind, device: String, fileSize: Int, duration: Double?,
-                createdTime: Double, modifiedTime: Double, format: String) {
+    /// Where clients download it (`/files/recordings/<name>`), nil when it is not served.
+    public var downloadPath: String?
+    /// Being written now (a recording in progress): not deleted by retention, not deletable.
+    public var inUse: Bool
+
+    public init(filename: String, kind: MediaKind, device: String, fileSize: Int, duration: Double?, resolution: String?,
+                createdTime: Double, modifiedTime: Double, format: String, downloadPath: String?, inUse: Bool) {
         self.filename = filename
         self.kind = kind
         self.device = device
         self.fileSize = fileSize
         self.duration = duration
+        self.resolution = resolution
         self.createdTime = createdTime
         self.modifiedTime = modifiedTime
         self.format = format
+        self.downloadPath = downloadPath
+        self.inUse = inUse
     }
 }
 
@@ -40,19 +50,141 @@ public struct MediaPage: Sendable {
     }
 }
 
-/// A capability: where media files live, their listing, retention and space accounting.
+/// How full the store's filesystem is against its thresholds.
+public struct StorageLevel: Sendable, Hashable, RawRepresentable, CustomStringConvertible, Comparable {
+    enum Value: String, Sendable { case normal, warning, critical }
+    let value: Value
+    init(_ value: Value) { self.value = value }
+    public init?(rawValue: String) {
+        guard let v = Value(rawValue: rawValue) else { return nil }
+        value = v
+    }
+    public var rawValue: String { value.rawValue }
+    public var description: String { rawValue }
+    /// Below the warn threshold.
+    public static let normal = StorageLevel(.normal)
+    /// At or above the warn threshold.
+    public static let warning = StorageLevel(.warning)
+    /// At or above the block threshold: new recordings and snapshots are refused (`-32060`)
+    /// and running recordings are ended.
+    public static let critical = StorageLevel(.critical)
+    public static func < (a: StorageLevel, b: StorageLevel) -> Bool { a.rank < b.rank }
+    var rank: Int { value == .normal ? 0 : (value == .warning ? 1 : 2) }
+}
+
+/// Space figures and thresholds (`get_storage_info`).
+public struct StorageInfo: Sendable, Equatable {
+    /// Of the filesystem holding the store.
+    public var totalBytes: Int
+    public var usedBytes: Int
+    /// Free for unprivileged writers.
+    public var availableBytes: Int
+    /// `usedBytes / totalBytes`, percent.
+    public var usagePercent: Double
+    /// The store's own files.
+    public var recordingsBytes: Int
+    public var snapshotsBytes: Int
+    /// Percent of the filesystem at which a warning is raised.
+    public var warnPercent: Double
+    /// Percent at which writing is refused.
+    public var blockPercent: Double
+    public var level: StorageLevel
+
+    public init(totalBytes: Int, usedBytes: Int, availableBytes: Int, usagePercent: Double, recordingsBytes: Int,
+                snapshotsBytes: Int, warnPercent: Double, blockPercent: Double, level: StorageLevel) {
+        self.totalBytes = totalBytes
+        self.usedBytes = usedBytes
+        self.availableBytes = availableBytes
+        self.usagePercent = usagePercent
+        self.recordingsBytes = recordingsBytes
+        self.snapshotsBytes = snapshotsBytes
+        self.warnPercent = warnPercent
+        self.blockPercent = blockPercent
+        self.level = level
+    }
+}
+
+/// What a retention policy limits (`policy_type`).
+public struct RetentionPolicyType: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    enum Value: String, Sendable { case age, size, manual }
+    let value: Value
+    init(_ value: Value) { self.value = value }
+    public init?(rawValue: String) {
+        guard let v = Value(rawValue: rawValue) else { return nil }
+        value = v
+    }
+    public var rawValue: String { value.rawValue }
+    public var description: String { rawValue }
+    /// Files older than `maxAgeDays` go.
+    public static let age = RetentionPolicyType(.age)
+    /// The oldest files go while the store is over `maxSizeGB`.
+    public static let size = RetentionPolicyType(.size)
+    /// Nothing goes by itself; `cleanup_old_files` applies the age and size limits that are set.
+    public static let manual = RetentionPolicyType(.manual)
+}
+
+/// The retention policy, persisted by the storage provider across restarts.
+public struct RetentionPolicy: Sendable, Equatable {
+    public var type: RetentionPolicyType
+    public var enabled: Bool
+    public var maxAgeDays: Double?
+    public var maxSizeGB: Double?
+    public init(type: RetentionPolicyType, enabled: Bool, maxAgeDays: Double?, maxSizeGB: Double?) {
+        self.type = type
+        self.enabled = enabled
+        self.maxAgeDays = maxAgeDays
+        self.maxSizeGB = maxSizeGB
+    }
+}
+
+/// What a cleanup removed, or would remove (`dry_run`).
+public struct CleanupReport: Sendable, Equatable {
+    /// False for a dry run (nothing was deleted).
+    public var executed: Bool
+    /// The files removed (or that would be), oldest first.
+    public var files: [MediaFile]
+    public var bytesFreed: Int
+    public var message: String
+    public init(executed: Bool, files: [MediaFile], bytesFreed: Int, message: String) {
+        self.executed = executed
+        self.files = files
+        self.bytesFreed = bytesFreed
+        self.message = message
+    }
+}
+
+/// Receives the storage provider's level changes, once per crossing of a threshold: the host
+/// publishes `storage.warning` and, at ``StorageLevel/critical``, ends running recordings.
+public protocol StorageEventSink: AnyObject, Sendable {
+    func storageLevelChanged(_ info: StorageInfo, from previous: StorageLevel)
+}
+
+/// A capability: where media files live, their catalogue, retention and space accounting.
 public protocol StorageProvider: AnyObject, Sendable {
+    /// Starts (catalogue, watching, periodic retention); level changes go to `sink`.
+    func start(_ sink: any StorageEventSink) async throws
+    /// The directory new files of `kind` for `device` are written to (created if needed);
+    /// throws `-32060` when usage is at or above the block threshold.
+    func directory(for kind: MediaKind, device: String) async throws -> String
+    /// A file at `path` is being written (a recording segment): listed as in use, never
+    /// deleted by retention or `delete_*`.
+    func fileStarted(_ kind: MediaKind, path: String) async
+    /// A file at `path` is complete: catalogue it now (and probe it in the background).
+    func fileFinished(_ kind: MediaKind, path: String) async
     /// A page of files of `kind`, newest first, optionally for one camera.
     func list(_ kind: MediaKind, device: String?, limit: Int, offset: Int) async throws -> MediaPage
     /// One file; `-32010` if it does not exist.
     func info(_ kind: MediaKind, filename: String) async throws -> MediaFile
-    /// Deletes one file; `-32010` if it does not exist.
+    /// Deletes one file; `-32010` if it does not exist, `-32020` while it is being written.
     func delete(_ kind: MediaKind, filename: String) async throws
-    /// The absolute path a new file named `filename` should be written to; throws `-32060`
-    /// when free space is below the block threshold.
-    func destination(_ kind: MediaKind, filename: String) async throws -> String
-    /// The absolute path of an existing file, for downloads.
-    func path(_ kind: MediaKind, filename: String) async throws -> String
-    /// Space figures and thresholds, as the `get_storage_info` result object.
-    func storageInfo() async throws -> JSONObject
+    /// Space figures and thresholds.
+    func storageInfo() async throws -> StorageInfo
+    /// The policy in force.
+    func retentionPolicy() async throws -> RetentionPolicy
+    /// Replaces the policy (persisted) and returns it.
+    func setRetentionPolicy(_ policy: RetentionPolicy) async throws -> RetentionPolicy
+    /// Applies the policy now, or lists what it would remove.
+    func cleanup(dryRun: Bool) async throws -> CleanupReport
+    /// Stops background work.
+    func stop() async
 }

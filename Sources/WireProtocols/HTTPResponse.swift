@@ -18,18 +18,24 @@ public struct HTTPResponse: Sendable {
     /// The status line, headers (with Content-Length and Connection) and body, as bytes.
     /// `headOnly` leaves the body out (HEAD requests) but keeps its length.
     public func serialize(keepAlive: Bool, headOnly: Bool = false) -> [UInt8] {
+        var out = serializeHead(contentLength: body.count, keepAlive: keepAlive)
+        if !headOnly { out.append(contentsOf: body) }
+        return out
+    }
+
+    /// The status line and headers only, for a body sent separately: `Content-Length` is
+    /// `contentLength` unless the headers already say (nil: none, e.g. chunked).
+    public func serializeHead(contentLength: Int?, keepAlive: Bool) -> [UInt8] {
         var s = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
         var hasLength = false
         for (k, v) in headers {
-            if k.lowercased() == "content-length" { hasLength = true }
+            if k.lowercased() == "content-length" || k.lowercased() == "transfer-encoding" { hasLength = true }
             s += "\(k): \(v)\r\n"
         }
-        if !hasLength && status != 101 && status != 204 && status != 304 { s += "Content-Length: \(body.count)\r\n" }
+        if !hasLength, let contentLength, status != 101 && status != 204 && status != 304 { s += "Content-Length: \(contentLength)\r\n" }
         if status != 101 { s += keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n" }
         s += "\r\n"
-        var out = Array(s.utf8)
-        if !headOnly { out.append(contentsOf: body) }
-        return out
+        return Array(s.utf8)
     }
 
     /// The standard reason phrase.

@@ -35,7 +35,8 @@ public struct WebSocketSession: Sendable {
         case closed
     }
 
-    public let limits: WebSocketLimits
+    /// Changeable mid-session: the server allows bigger messages once a client has authenticated.
+    public var limits: WebSocketLimits
     public private(set) var state: State = .open
     private var buffer: [UInt8] = []
     private var pos = 0

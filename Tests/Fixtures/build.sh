@@ -24,7 +24,7 @@ static="$out/static-api"
 mkdir -p "$static"
 mapfile -t api_files < <(find "$api_src" -maxdepth 1 -name '*.swift' ! -name Package.swift | sort)
 swiftc -swift-version 6 -parse-as-library -static -emit-library -module-name PluginAPI -enable-library-evolution \
-    -emit-module -emit-module-path "$static/PluginAPI.swiftmodule" "${api_files[@]}" -o "$static/libPluginAPI.a"
+    -I "$api_src/CSupport" -emit-module -emit-module-path "$static/PluginAPI.swiftmodule" "${api_files[@]}" -o "$static/libPluginAPI.a"
 swiftc -swift-version 6 -parse-as-library -emit-library -module-name FixturePrivateCopy "$here/Plugins/PrivateCopy.swift" \
     -I "$static" "$static/libPluginAPI.a" -o "$out/libFixturePrivateCopy.so"
 

@@ -6,7 +6,17 @@ import Testing
 /// A log handler that drops everything (tests assert on replies, not logs).
 struct NullLog: LogHandler {
     var minimumLevel: LogLevel { .critical }
-    func log(level: LogLevel, label: String, message: String, metadata: [(String, String)]) {}
+    func log(_ event: LogEvent) {}
+}
+
+/// Verifies a credential for the tests.
+typealias CredentialVerifier = @Sendable (_ token: String, _ type: AuthType?) async throws -> Principal
+
+/// An auth provider made of a closure.
+final class ClosureAuth: AuthProvider {
+    let verify: CredentialVerifier
+    init(_ verify: @escaping CredentialVerifier) { self.verify = verify }
+    func authenticate(token: String, type: AuthType?) async throws -> Principal { try await verify(token, type) }
 }
 
 /// Runs messages through a dispatcher and waits for async replies.
@@ -18,7 +28,9 @@ final class Harness: Sendable {
     init(verifier: CredentialVerifier? = nil, observer: (any RPCObserver)? = nil, limits: RateLimitSettings = RateLimitSettings()) {
         let logger = Logger(label: "test", handler: NullLog())
         sessions = SessionRegistry(limits: limits)
-        dispatcher = RPCDispatcher(methods: methods, sessions: sessions, logger: logger, observer: observer, verifier: { verifier })
+        let providers: [any AuthProvider] = verifier.map { [ClosureAuth($0)] } ?? []
+        let authenticator = Authenticator(providers: { providers }, failuresBeforeBackoff: limits.authFailuresBeforeBackoff, logger: logger)
+        dispatcher = RPCDispatcher(methods: methods, sessions: sessions, authenticator: authenticator, logger: logger, observer: observer)
         sessions.open(ConnectionRefForTests.make(1), remoteHost: "127.0.0.1")
     }
 
@@ -78,7 +90,7 @@ enum ConnectionRefForTests {
         let h = try harness()
         var r = await h.send(#"{"jsonrpc":"2.0","method":"slow_echo","id":1,"params":{"text":"a"}}"#)
         #expect(r?["error"]?["code"] == -32001 && r?["error"]?["data"]?["reason"] == "auth_required")
-        h.sessions.setPrincipal(1, Principal(userID: "u", role: .viewer, authType: "jwt", expiresAt: nil), sessionID: "s")
+        h.sessions.setPrincipal(1, Principal(userID: "u", role: .viewer, authType: .jwt, expiresAt: nil), sessionID: "s")
         r = await h.send(#"{"jsonrpc":"2.0","method":"slow_echo","id":1,"params":{"text":"a"}}"#)
         #expect(r?["result"] == "a")
         r = await h.send(#"{"jsonrpc":"2.0","method":"admin_only","id":2}"#)
@@ -87,7 +99,7 @@ enum ConnectionRefForTests {
 
     @Test func expiredSessionIsRefused() async throws {
         let h = try harness()
-        h.sessions.setPrincipal(1, Principal(userID: "u", role: .admin, authType: "jwt", expiresAt: 1), sessionID: "s")
+        h.sessions.setPrincipal(1, Principal(userID: "u", role: .admin, authType: .jwt, expiresAt: 1), sessionID: "s")
         let r = await h.send(#"{"jsonrpc":"2.0","method":"admin_only","id":1}"#)
         #expect(r?["error"]?["code"] == -32001 && r?["error"]?["data"]?["reason"] == "token_expired")
         #expect(h.sessions.principal(1) == nil)
@@ -96,7 +108,7 @@ enum ConnectionRefForTests {
     @Test func perCallTokenAuthenticatesTheConnection() async throws {
         let h = try harness(verifier: { token, _ in
             guard token == "good" else { throw RPCError.authenticationRequired(reason: "auth_failed") }
-            return Principal(userID: "u", role: .admin, authType: "jwt", expiresAt: nil)
+            return Principal(userID: "u", role: .admin, authType: .jwt, expiresAt: nil)
         })
         var r = await h.send(#"{"jsonrpc":"2.0","method":"admin_only","id":1,"params":{"auth_token":"bad"}}"#)
         #expect(r?["error"]?["data"]?["reason"] == "auth_failed")
@@ -108,7 +120,7 @@ enum ConnectionRefForTests {
 
     @Test func paramsAreValidated() async throws {
         let h = try harness()
-        h.sessions.setPrincipal(1, Principal(userID: "u", role: .admin, authType: "jwt", expiresAt: nil), sessionID: "s")
+        h.sessions.setPrincipal(1, Principal(userID: "u", role: .admin, authType: .jwt, expiresAt: nil), sessionID: "s")
         var r = await h.send(#"{"jsonrpc":"2.0","method":"slow_echo","id":1}"#)
         #expect(r?["error"]?["code"] == -32602 && r?["error"]?["data"]?["param"] == "text" && r?["error"]?["data"]?["rule"] == "required")
         r = await h.send(#"{"jsonrpc":"2.0","method":"slow_echo","id":1,"params":{"text":5}}"#)
@@ -125,7 +137,7 @@ enum ConnectionRefForTests {
 
     @Test func batchMixesInlineAsyncAndNotifications() async throws {
         let h = try harness()
-        h.sessions.setPrincipal(1, Principal(userID: "u", role: .viewer, authType: "jwt", expiresAt: nil), sessionID: "s")
+        h.sessions.setPrincipal(1, Principal(userID: "u", role: .viewer, authType: .jwt, expiresAt: nil), sessionID: "s")
         let r = await h.send(#"[{"jsonrpc":"2.0","method":"slow_echo","params":{"text":"x"},"id":1},{"jsonrpc":"2.0","method":"ping"},7,{"jsonrpc":"2.0","method":"ping","id":2}]"#)
         let items = r?.arrayValue ?? []
         #expect(items.count == 3)
@@ -137,7 +149,7 @@ enum ConnectionRefForTests {
     @Test func duplicateRegistrationIsRejected() throws {
         let h = try harness()
         #expect(throws: DuplicateMethodError.self) {
-            try h.methods.registry(owner: "plugin other").registerInline(MethodDescriptor("ping", role: nil)) { _ in nil }
+            try h.methods.registry(owner: "plugin other").registerInline(MethodDescriptor("ping", role: nil)) { _ in JSONValue.null }
         }
     }
 
@@ -158,8 +170,23 @@ enum ConnectionRefForTests {
     @Test(arguments: [("^camera[0-9]+$", "camera12", true), ("^camera[0-9]+$", "camera0\u{301}", false),
                       ("^[a-z][a-z0-9_]{0,63}$", "cam\u{20e3}", false), ("^[a-z][a-z0-9_]{0,63}$", "café", false), ("^camera[0-9]+$", "camera", false), ("^camera[0-9]+$", "camera1x", false),
                       ("^[a-z][a-z0-9_]{0,63}$", "test_cam0", true), ("^[a-z][a-z0-9_]{0,63}$", "../x", false),
-                      ("^[a-z][a-z0-9_]{0,63}$", "a" + String(repeating: "b", count: 64), false), ("(unsupported)", "anything", true)])
+                      ("^[a-z][a-z0-9_]{0,63}$", "a" + String(repeating: "b", count: 64), false)])
     func patterns(pattern: String, input: String, matches: Bool) {
-        #expect(SimplePattern.matches(pattern, input) == matches)
+        #expect(SimplePattern(pattern)?.matches(input) == matches)
+    }
+
+    /// A pattern the host cannot enforce exactly is refused when the method is registered,
+    /// naming the method and the parameter — never accepted as "matches everything".
+    @Test(arguments: ["(unsupported)", "^a.b$", "^[^a]$", "^a|b$", "^\\d+$", "camera[0-9]+", "^a+?$", "^é$", "^[a-z]{3,1}$"])
+    func unenforceablePatternsFailRegistration(pattern: String) throws {
+        let h = Harness()
+        let r = h.methods.registry(owner: "test")
+        do {
+            try r.registerInline(MethodDescriptor("m", role: nil, params: [ParamDescriptor("p", .string(pattern: pattern))])) { _ in "x" }
+            Issue.record("pattern \(pattern) was accepted")
+        } catch let e as UnsupportedParamError {
+            #expect(e.method == "m" && e.param == "p")
+        }
+        #expect(h.methods.lookup("m") == nil)
     }
 }

@@ -28,9 +28,9 @@ import Testing
 
 @Suite struct MetricsTests {
     @Test func timestampsNeverTrap() {
-        #expect(Clock.rfc3339(1e19) == "9999-12-31T23:59:59.000Z")
-        #expect(Clock.rfc3339(.infinity) == "1970-01-01T00:00:00.000Z")
-        #expect(Clock.rfc3339(-1e30).hasPrefix("0001-01-01"))
+        #expect(HostClock.rfc3339(1e19) == "9999-12-31T23:59:59.000Z")
+        #expect(HostClock.rfc3339(.infinity) == "1970-01-01T00:00:00.000Z")
+        #expect(HostClock.rfc3339(-1e30).hasPrefix("0001-01-01"))
     }
 
     @Test func histogramQuantiles() {
@@ -56,11 +56,11 @@ import Testing
         #expect(!text.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.hasPrefix("injected") })
     }
 
-    @Test func openRPCSchemas() {
+    @Test func openRPCSchemas() throws {
         #expect(OpenRPC.schema(.integer(minimum: 1, maximum: 5)) == ["type": "integer", "minimum": 1, "maximum": 5])
         #expect(OpenRPC.schema(.array(of: .enumeration(["a"]), minItems: 1)) == ["type": "array", "items": ["type": "string", "enum": ["a"]], "minItems": 1])
-        let doc = OpenRPC.document([MethodEntry(descriptor: MethodDescriptor("x", role: .admin, params: [ParamDescriptor("p", .boolean, required: true)]),
-                                                owner: "core", implementation: .inline({ _ in nil }))], version: "9")
+        let doc = OpenRPC.document([try MethodEntry(descriptor: MethodDescriptor("x", role: .admin, params: [ParamDescriptor("p", .boolean, required: true)]),
+                                                owner: "core", implementation: .inline({ _ in nil }))], topics: [], version: "9")
         #expect(doc["methods"]?.arrayValue?.first?["x-required-role"] == "admin")
         #expect(doc["methods"]?.arrayValue?.first?["params"]?.arrayValue?.first?["required"] == true)
     }

@@ -8,7 +8,7 @@ import Testing
         let (key, record) = ring.add(role: .operator, expiresAt: nil, description: "robot", now: 100)
         #expect(key.hasPrefix("csk_\(record.id)_"))
         let p = try ring.verify(key, now: 200)
-        #expect(p.role == .operator && p.authType == "api_key" && p.userID == "api_key:\(record.id)")
+        #expect(p.role == .operator && p.authType == .apiKey && p.userID == "api_key:\(record.id)")
         let revoked = ring.revoke(id: record.id, now: 300)
         #expect(revoked)
         #expect(throws: APIKeyRejection.revoked) { try ring.verify(key, now: 400) }

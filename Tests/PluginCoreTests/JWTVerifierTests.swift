@@ -29,7 +29,7 @@ import Testing
 
     @Test func validToken() throws {
         let p = try verifier.verify(verifier.sign(claims: claims()), now: now)
-        #expect(p.userID == "alice" && p.role == .operator && p.authType == "jwt")
+        #expect(p.userID == "alice" && p.role == .operator && p.authType == .jwt)
     }
 
     @Test(arguments: ["none", "None", "NONE", "HS384", "hs384", "hs256", "RS256", "HS512", ""])

@@ -186,7 +186,7 @@ def test_api_key_round_trip_and_revocation(daemon_factory):
     assert add.returncode == 0, add.stderr
     key = add.stdout.strip()
     assert key.startswith("csk_") and len(key) > 40
-    key_file = d.tmp / "api-keys.json"
+    key_file = d.tmp / "data" / "api-keys.json"  # keys live in the data directory
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     stored = key_file.read_text()
     assert key not in stored and key.split("_", 2)[2] not in stored  # only a salted hash is kept

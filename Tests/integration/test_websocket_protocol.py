@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Daemon
+from conftest import Daemon, make_token
 from rawws import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Closed, RawWS, accept_value, encode_frame,
                    parse_head, read_until_close, upgrade_request)
 
@@ -631,12 +631,16 @@ def test_slow_reader_of_pongs_is_disconnected(daemon_factory):
 # ------------------------------------------------------------------ connection limit
 
 def test_max_connections_fourth_upgrade_gets_503(daemon_factory):
+    # The three clients authenticate: an unauthenticated crowd would instead be thinned by the
+    # budget for strangers (test_admission.py).
     d = daemon_factory(config={"server": {"max_connections": 3}}).start()
     time.sleep(0.1)  # let the readiness probe's connection be reaped
     clients = []
     try:
         for i in range(3):
             c = RawWS(d.port)
+            c.send_text(json.dumps({"jsonrpc": "2.0", "method": "authenticate", "params": {"auth_token": make_token("viewer")}, "id": 1}))
+            assert c.recv_json()["result"]["authenticated"] is True
             c.send_text(ping_json(60 + i))
             assert c.recv_json() == pong(60 + i)
             clients.append(c)

@@ -10,28 +10,35 @@ public final class CameraDirectory: Sendable {
     }
     private let cameras = Mutex<[String: Entry]>([:])
     private let sourceList = Mutex<[(plugin: String, source: any CameraSource)]>([])
+    /// Told of every change after the events are out (the media coordinator).
+    private let listener = Mutex<(@Sendable (CameraInfo, CameraChange) -> Void)?>(nil)
     private let events: EventBus
     private let logger: Logger
+    /// The stream URLs events carry (no client host name: the configured public host or the machine's name).
+    private let streamURLs: @Sendable (String) -> StreamURLs?
 
-    init(events: EventBus, logger: Logger) {
+    init(events: EventBus, logger: Logger, streamURLs: @escaping @Sendable (String) -> StreamURLs?) {
         self.events = events
         self.logger = logger
+        self.streamURLs = streamURLs
     }
 
     var sources: [(plugin: String, source: any CameraSource)] { sourceList.withLock { $0 } }
 
+    func onChange(_ body: @escaping @Sendable (CameraInfo, CameraChange) -> Void) { listener.withLock { $0 = body } }
+
     /// Starts every source and seeds the list; a source that fails to start is logged and skipped.
-    func start(_ sources: [(plugin: String, source: any CameraSource)], streamURLs: @escaping @Sendable (String) -> StreamURLs?) async {
+    func start(_ sources: [(plugin: String, source: any CameraSource)]) async {
         sourceList.withLock { $0 = sources }
         for (i, s) in sources.enumerated() {
-            let sink = SourceSink(directory: self, sourceIndex: i, streamURLs: streamURLs)
+            let sink = SourceSink(directory: self, sourceIndex: i)
             do {
                 try await s.source.start(sink)
             } catch {
                 logger.error("camera source \(s.source.sourceName) (plugin \(s.plugin)) failed to start: \(error)")
                 continue
             }
-            for cam in await s.source.cameras() { apply(cam, change: .connected, sourceIndex: i, urls: streamURLs, announce: false) }
+            for cam in await s.source.cameras() { apply(cam, change: .connected, sourceIndex: i, announce: false) }
         }
     }
 
@@ -49,7 +56,20 @@ public final class CameraDirectory: Sendable {
         return i < all.count ? all[i].source : nil
     }
 
-    func apply(_ cam: CameraInfo, change: CameraChange, sourceIndex: Int, urls: @Sendable (String) -> StreamURLs?, announce: Bool = true) {
+    /// Whether any source watches for cameras coming and going now.
+    var isDiscovering: Bool { sources.contains { $0.source.isDiscovering } }
+
+    /// The most cameras the sources can list, nil when one of them has no bound.
+    var maxCameras: Int? {
+        var total = 0
+        for s in sources {
+            guard let n = s.source.maxCameras else { return nil }
+            total += n
+        }
+        return total
+    }
+
+    func apply(_ cam: CameraInfo, change: CameraChange, sourceIndex: Int, announce: Bool = true) {
         let previous: CameraInfo? = cameras.withLock { table in
             // A camera that went away stays listed as DISCONNECTED: clients see what happened,
             // and a re-plugged camera with the same id simply becomes CONNECTED again.
@@ -57,20 +77,22 @@ public final class CameraDirectory: Sendable {
             table[cam.device] = Entry(info: cam, sourceIndex: sourceIndex)
             return old
         }
-        guard announce else { return }
-        let topic: String
-        switch change {
-        case .connected: topic = EventTopic.cameraConnected
-        case .disconnected: topic = EventTopic.cameraDisconnected
-        case .statusChanged: topic = EventTopic.cameraStatusChange
-        case .capabilitiesDetected: topic = EventTopic.cameraCapabilityDetected
-        @unknown default: topic = EventTopic.cameraStatusChange
+        if announce {
+            let topic: String
+            switch change {
+            case .connected: topic = EventTopic.cameraConnected
+            case .disconnected: topic = EventTopic.cameraDisconnected
+            case .statusChanged: topic = EventTopic.cameraStatusChange
+            case .capabilitiesDetected: topic = EventTopic.cameraCapabilityDetected
+            @unknown default: topic = EventTopic.cameraStatusChange
+            }
+            let json = CameraJSON.camera(cam, urls: streamURLs(cam.device))
+            var params = json
+            if let previous, previous.status != cam.status { params["previous_status"] = .string(previous.status.rawValue) }
+            events.publish(Event(topic: topic, params: params))
+            if change != .capabilitiesDetected { events.broadcastLegacy(method: "camera_status_update", params: json) }
         }
-        let json = CameraJSON.camera(cam, urls: urls(cam.device))
-        var params = json
-        if let previous, previous.status != cam.status { params["previous_status"] = .string(previous.status.rawValue) }
-        events.publish(Event(topic: topic, params: params))
-        if change != .capabilitiesDetected { events.broadcastLegacy(method: "camera_status_update", params: json) }
+        listener.withLock { $0 }?(cam, change)
     }
 
     /// `camera2` before `camera10`; numbered cameras before named ones.
@@ -89,14 +111,12 @@ public final class CameraDirectory: Sendable {
 final class SourceSink: CameraEventSink {
     let directory: CameraDirectory
     let sourceIndex: Int
-    let streamURLs: @Sendable (String) -> StreamURLs?
-    init(directory: CameraDirectory, sourceIndex: Int, streamURLs: @escaping @Sendable (String) -> StreamURLs?) {
+    init(directory: CameraDirectory, sourceIndex: Int) {
         self.directory = directory
         self.sourceIndex = sourceIndex
-        self.streamURLs = streamURLs
     }
     func cameraChanged(_ camera: CameraInfo, change: CameraChange) {
-        directory.apply(camera, change: change, sourceIndex: sourceIndex, urls: streamURLs)
+        directory.apply(camera, change: change, sourceIndex: sourceIndex)
     }
 }
 
@@ -110,13 +130,21 @@ enum CameraJSON {
             streams["hls"] = .string(urls.hls)
         }
         return ["device": .string(c.device), "status": .string(c.status.rawValue), "name": .string(c.name),
-                "resolution": .string(c.resolution), "fps": .int(c.fps), "streams": .object(streams)]
+                "resolution": .string(c.resolution), "fps": fps(c.frameRate), "streams": .object(streams)]
+    }
+
+    /// A frame rate as the contract's number: an integer when whole (30), else exact (7.5).
+    static func fps(_ rate: FrameRate?) -> JSONValue {
+        guard let rate else { return .null }
+        return rate.isWhole ? .int(rate.numerator) : .double((rate.value * 1000).rounded() / 1000)
     }
 
     static func capabilities(_ device: String, _ c: CameraCapabilities) -> JSONObject {
-        ["device": .string(device), "formats": .array(c.formats.map(JSONValue.string)),
-         "resolutions": .array(c.resolutions.map(JSONValue.string)), "fps_options": .array(c.fpsOptions.map(JSONValue.int)),
-         "frame_rates": .array(c.frameRates.map(JSONValue.string)), "capabilities": .array(c.capabilities.map(JSONValue.string)),
-         "validation_status": .string(c.validationStatus)]
+        var wholeRates: [Int] = []
+        for r in c.frameRates where !wholeRates.contains(r.roundedFPS) { wholeRates.append(r.roundedFPS) }
+        return ["device": .string(device), "formats": .array(c.formats.map(JSONValue.string)),
+                "resolutions": .array(c.resolutions.map(JSONValue.string)), "fps_options": .array(wholeRates.map(JSONValue.int)),
+                "frame_rates": .array(c.frameRates.map { .string($0.description) }), "capabilities": .array(c.capabilities.map(JSONValue.string)),
+                "validation_status": .string(c.validationStatus.rawValue)]
     }
 }

@@ -1,3 +1,5 @@
+import PluginAPI
+
 /// Typed, located reads from one YAML mapping. Every key asked for is remembered, so that
 /// ``finish()`` can reject the keys nobody asked for (typos), and so that the full list of
 /// keys is known for environment overrides.
@@ -137,16 +139,8 @@ public struct ConfigReader {
     }
 }
 
-/// Seconds from `30`, `1.5`, `250ms`, `30s`, `5m`, `2h`, `90d`.
-public func parseDuration(_ s: String) -> Double? {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-    for (suffix, factor) in units where s.hasSuffix(suffix) {
-        let number = s.dropLast(suffix.count)
-        if let v = Double(number), v >= 0, v.isFinite, !number.isEmpty, number.first?.isNumber == true { return v * factor }
-    }
-    if let v = Double(s), v >= 0, v.isFinite, s.first?.isNumber == true { return v }
-    return nil
-}
+/// Seconds from `30`, `1.5`, `250ms`, `30s`, `5m`, `2h`, `90d` (the SDK's rule, shared with plugins).
+public func parseDuration(_ s: String) -> Double? { DurationText.seconds(s) }
 
 /// Levenshtein distance, for "did you mean" hints on unknown keys.
 func editDistance(_ a: String, _ b: String) -> Int {

@@ -7,6 +7,7 @@ public struct ServiceConfig: Sendable {
         public var port = 8002
         public var websocketPath = "/ws"
         public var maxConnections = 1000
+        public var maxConnectionsPerIP = 64
         public var maxMessageBytes = 1 << 20
         public var maxOutboundBytes = 2 << 20
         public var pingInterval = 30.0
@@ -28,9 +29,15 @@ public struct ServiceConfig: Sendable {
     public struct Security: Sendable {
         public var allowedOrigins: [String] = []
         public var rateLimit = RateLimitSettings()
+        /// The share of `server.max_connections` connections without an identity may use.
+        public var unauthenticatedConnectionShare = 0.5
+        public var unauthenticatedMaxMessageBytes = 16 * 1024
+        public var authTimeout = 30.0
     }
 
     public var mode: RunMode = .production
+    /// Where state that must survive restarts lives (keys, catalogues), absolute.
+    public var dataDir = "data"
     public var server = Server()
     public var plugins = Plugins()
     public var logging = Logging()
@@ -46,6 +53,7 @@ public struct ServiceConfig: Sendable {
         c.sourceFile = source
         var top = try ConfigReader(root, path: "", fallbackMark: SourceMark(source: source, line: 1, column: 1))
         c.mode = RunMode(rawValue: try top.choice("mode", default: "production", from: ["production", "development"])) ?? .production
+        c.dataDir = FileIO.resolve(try top.string("data_dir", default: c.dataDir), against: FileIO.dirname(source))
 
         var s = try top.section("server")
         c.server.host = try s.string("host", default: c.server.host)
@@ -55,6 +63,7 @@ public struct ServiceConfig: Sendable {
             throw ConfigError(root["server"]?["websocket_path"]?.mark ?? s.mark, "server.websocket_path: must start with '/'")
         }
         c.server.maxConnections = try s.int("max_connections", default: c.server.maxConnections, range: 1...1_000_000)
+        c.server.maxConnectionsPerIP = try s.int("max_connections_per_ip", default: c.server.maxConnectionsPerIP, range: 1...1_000_000)
         c.server.maxMessageBytes = try s.int("max_message_bytes", default: c.server.maxMessageBytes, range: 1024...(256 << 20))
         c.server.maxOutboundBytes = try s.int("max_outbound_bytes", default: c.server.maxOutboundBytes, range: 4096...(1 << 30))
         c.server.pingInterval = try s.seconds("ping_interval", default: c.server.pingInterval, range: 1...86400)
@@ -93,6 +102,9 @@ public struct ServiceConfig: Sendable {
         c.security.rateLimit.methods = try rl.numberMap("methods")
         c.security.rateLimit.authFailuresBeforeBackoff = try rl.int("auth_failures_before_backoff", default: 5, range: 1...1000)
         try sec.adopt(rl)
+        c.security.unauthenticatedConnectionShare = try sec.number("unauthenticated_connection_share", default: 0.5, range: 0.01...1)
+        c.security.unauthenticatedMaxMessageBytes = try sec.int("unauthenticated_max_message_bytes", default: 16 * 1024, range: 1024...(256 << 20))
+        c.security.authTimeout = try sec.seconds("auth_timeout", default: 30, range: 1...86400)
         try top.adopt(sec)
 
         try top.finish()

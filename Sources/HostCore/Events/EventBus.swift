@@ -12,9 +12,10 @@ struct Subscription: Sendable {
 
 /// Delivers events to connections: topic events to subscribers whose role may see them and
 /// whose filters match, the two legacy notifications to every authenticated connection.
-/// Every topic event gets the next global `seq`. Delivery is a post to the network thread; a
+/// Every topic event gets the next global `seq`. The host itself publishes here directly;
+/// plugins publish through a ``PluginEventPublisher``. Delivery is a post to the network thread; a
 /// connection that cannot keep up is closed there (bounded outbound queue, 1008).
-public final class EventBus: EventPublisher {
+public final class EventBus: Sendable {
     private struct State {
         var seq: UInt64 = 0
         var subscriptions: [UInt64: Subscription] = [:]
@@ -25,6 +26,8 @@ public final class EventBus: EventPublisher {
     private let sink = Mutex<LoopHandle?>(nil)
 
     let sessions: SessionRegistry
+    /// The topics there are (the contract's and the plugins').
+    let topics = TopicRegistry()
 
     public init(sessions: SessionRegistry) { self.sessions = sessions }
 
@@ -33,13 +36,15 @@ public final class EventBus: EventPublisher {
 
     public func publish(_ event: Event) {
         let handle = sink.withLock { $0 }
+        // A declared topic's own visibility is the floor.
+        let visibleTo = max(event.visibleTo, topics.lookup(event.topic)?.visibleTo ?? .viewer)
         // Numbering, matching and posting happen under one lock, so every connection sees
         // `seq` in increasing order even when several threads publish at once.
         state.withLock { s in
             s.seq += 1
             s.published += 1
             var params = event.params
-            params["timestamp"] = .string(Clock.rfc3339(Clock.now()))
+            params["timestamp"] = .string(HostClock.rfc3339(HostClock.now()))
             params["seq"] = .int(Int(s.seq))
             var candidates: [ConnectionRef] = []
             for sub in s.subscriptions.values where sub.topics.contains(event.topic) {
@@ -47,7 +52,7 @@ public final class EventBus: EventPublisher {
             }
             guard !candidates.isEmpty, let handle else { return }
             let roles = sessions.roles(candidates.map(\.id))
-            let targets = candidates.filter { ref in roles[ref.id].map { $0 >= event.visibleTo } ?? false }
+            let targets = candidates.filter { ref in roles[ref.id].map { $0 >= visibleTo } ?? false }
             s.delivered += UInt64(targets.count)
             guard !targets.isEmpty else { return }
             var bytes: [UInt8] = []

@@ -17,17 +17,17 @@ public final class LogSink: LogHandler {
         self.fd = fd
     }
 
-    public func log(level: LogLevel, label: String, message: String, metadata: [(String, String)]) {
+    public func log(_ e: LogEvent) {
         var line: [UInt8] = []
-        line.reserveCapacity(128 + message.utf8.count)
-        let ts = Clock.rfc3339(Clock.now())
+        line.reserveCapacity(128 + e.message.utf8.count)
+        let ts = HostClock.rfc3339(HostClock.now())
         if json {
-            var o: JSONObject = ["ts": .string(ts), "level": .string(level.name), "logger": .string(label), "msg": .string(message)]
-            for (k, v) in metadata where o[k] == nil { o[k] = .string(v) }
+            var o: JSONObject = ["ts": .string(ts), "level": .string(e.level.name), "logger": .string(e.label), "msg": .string(e.message)]
+            for (k, v) in e.metadata where o[k] == nil { o[k] = .string(v) }
             o.write(to: &line)
         } else {
-            line.append(contentsOf: "\(ts) \(level.name.uppercased()) [\(label)] \(message)".utf8)
-            for (k, v) in metadata { line.append(contentsOf: " \(k)=\(v)".utf8) }
+            line.append(contentsOf: "\(ts) \(e.level.name.uppercased()) [\(e.label)] \(e.message)".utf8)
+            for (k, v) in e.metadata { line.append(contentsOf: " \(k)=\(v)".utf8) }
         }
         line.append(0x0A)
         lock.withLock { _ in

@@ -2,50 +2,44 @@ import PluginAPI
 
 /// `get_camera_list`, `get_camera_status`, `get_camera_capabilities` over the merged camera
 /// list of every camera source plugin.
-enum CameraMethods {
-    static func register(_ r: OwnedRegistry, _ h: HostServices) throws {
-        try r.registerInline(MethodDescriptor("get_camera_list", role: .viewer, summary: "All cameras of every camera source.")) { _ in
-            guard !h.capabilities.cameraSources.isEmpty else { throw Feature.unsupported("camera_source", plugin: "v4l2_source") }
-            let cams = h.cameras.list()
-            return .object(["cameras": .array(cams.map { .object(CameraJSON.camera($0, urls: h.streamURLs($0.device))) }),
+struct CameraMethods {
+    let cameras: CameraDirectory
+    let capabilities: CapabilityAccess
+
+    /// A camera's stream URLs as the calling client can use them (nil without a media backend).
+    func urls(_ device: String, _ call: RPCCall) -> StreamURLs? {
+        capabilities.current.mediaBackend?.backend.streamURLs(for: device, clientHost: call.origin.requestHost)
+    }
+
+    func register(_ r: OwnedRegistry) throws {
+        let lookup = CameraLookup(cameras: cameras)
+        try r.registerInline(MethodDescriptor("get_camera_list", role: .viewer, summary: "All cameras of every camera source.")) { [cameras] call in
+            guard !cameras.sources.isEmpty else { throw Feature.unsupported("camera_source", plugin: "v4l2_source") }
+            let cams = cameras.list()
+            return .object(["cameras": .array(cams.map { .object(CameraJSON.camera($0, urls: urls($0.device, call))) }),
                             "total": .int(cams.count), "connected": .int(cams.filter { $0.status == .connected }.count)])
         }
 
-        try r.register(MethodDescriptor("get_camera_status", role: .viewer, summary: "One camera with capabilities and stream metrics.",
-                                        params: [DeviceParam.descriptor])) { call in
-            let (cam, source) = try lookup(call, h)
-            var o = CameraJSON.camera(cam, urls: h.streamURLs(cam.device))
+        try r.register(MethodDescriptor("get_camera_status", role: .viewer, summary: "One camera with capabilities and, with a media backend, stream metrics.",
+                                        params: [DeviceParam.descriptor])) { [capabilities] call in
+            let (cam, source) = try lookup.camera(call)
+            var o = CameraJSON.camera(cam, urls: urls(cam.device, call))
             if let caps = try? await source.capabilities(of: cam.device) {
-                o["capabilities"] = .object(CameraJSON.capabilities(cam.device, caps))
+                o["capabilities"] = .object(CameraJSON.capabilities(cam.device, cam.status == .disconnected ? .disconnected : caps))
             }
-            var metrics: JSONObject = ["bytes_sent": 0, "readers": 0, "uptime": 0]
-            if let backend = h.capabilities.mediaBackend?.backend, let s = try? await backend.streamState(device: cam.device) {
-                metrics["bytes_sent"] = .int(s.bytesSent)
-                metrics["readers"] = .int(s.viewers)
-                metrics["uptime"] = .int(s.startTime.map { Int(Clock.now() - $0) } ?? 0)
+            // Stream figures come from the media backend; without one there are none to report.
+            if let backend = capabilities.current.mediaBackend?.backend, let s = try? await backend.streamState(device: cam.device) {
+                o["metrics"] = .object(["bytes_sent": .int(s.bytesSent), "readers": .int(s.viewers),
+                                        "uptime": s.startTime.map { .int(Int(max(0, HostClock.now() - $0))) } ?? .int(0)])
             }
-            o["metrics"] = .object(metrics)
             return .object(o)
         }
 
         try r.register(MethodDescriptor("get_camera_capabilities", role: .viewer, summary: "Formats, sizes and frame rates of one camera.",
                                         params: [DeviceParam.descriptor])) { call in
-            let (cam, source) = try lookup(call, h)
-            if cam.status == .disconnected {
-                return .object(CameraJSON.capabilities(cam.device, CameraCapabilities(formats: [], resolutions: [], fpsOptions: [], frameRates: [],
-                                                                                      capabilities: [], validationStatus: "disconnected")))
-            }
+            let (cam, source) = try lookup.camera(call)
+            if cam.status == .disconnected { return .object(CameraJSON.capabilities(cam.device, .disconnected)) }
             return .object(CameraJSON.capabilities(cam.device, try await source.capabilities(of: cam.device)))
         }
-    }
-
-    /// The camera named by `device`: `-32030` without camera sources, `-32010` when unknown.
-    static func lookup(_ call: RPCCall, _ h: HostServices) throws -> (CameraInfo, any CameraSource) {
-        guard !h.capabilities.cameraSources.isEmpty else { throw Feature.unsupported("camera_source", plugin: "v4l2_source") }
-        let device = try call.params.requireString("device")
-        guard let cam = h.cameras.camera(device), let source = h.cameras.source(of: device) else {
-            throw RPCError.notFound(resource: "camera", id: device)
-        }
-        return (cam, source)
     }
 }

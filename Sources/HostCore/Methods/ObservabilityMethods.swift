@@ -1,118 +1,107 @@
 import PluginAPI
-import WireProtocols
 
-/// `get_metrics`, `get_status`, `get_system_status`, `rpc.discover` and their HTTP twins.
-enum ObservabilityMethods {
-    static func register(_ r: OwnedRegistry, _ h: HostServices) throws {
-        try r.registerInline(MethodDescriptor("get_metrics", role: .admin, summary: "Request, connection and process metrics.")) { _ in
-            h.metrics.json(process: ProcessStats.read(), uptime: h.uptime, cameras: h.cameras.list())
+/// `get_metrics`, `get_status`, `get_system_status`, `rpc.discover` and their HTTP twins
+/// (`/metrics`, `/health/detailed`, `/openrpc.json`).
+struct ObservabilityMethods {
+    let metrics: Metrics
+    let health: HealthRegistry
+    let plugins: PluginHost
+    let cameras: CameraDirectory
+    let methods: MethodTable
+    let topics: TopicRegistry
+    let events: EventBus
+    let server: ServerState
+
+    func register(_ r: OwnedRegistry) throws {
+        try r.register(MethodDescriptor("get_metrics", role: .admin, summary: "Request, connection, process and capability metrics.")) { [self] _ in
+            // Stream and recording figures only where a capability provides them.
+            var extra = JSONObject()
+            let caps = plugins.capabilities
+            if let backend = caps.mediaBackend?.backend, let streams = try? await backend.streams() {
+                extra["streams"] = .object(["active": .int(streams.filter { $0.status == .active }.count),
+                                            "viewers": .int(streams.reduce(0) { $0 + $1.viewers }), "total": .int(streams.count)])
+            }
+            if let engine = caps.captureEngine?.engine {
+                extra["recordings"] = .object(["active": .int(await engine.activeRecordings().count)])
+            }
+            return metrics.json(process: ProcessStats.read(), uptime: server.uptime, cameras: cameras.list(),
+                                processes: ProcessesJSON.figures(plugins.statuses), extra: extra)
         }
 
-        try r.register(MethodDescriptor("get_status", role: .admin, summary: "Health of every component and plugin.")) { _ in
-            let components = await HealthModel.components(h)
+        try r.registerInline(MethodDescriptor("get_status", role: .admin, summary: "Health of every component and plugin.")) { [self] _ in
+            let components = health.components()
             var o = JSONObject()
             for c in components { o[c.name] = .object(c.json) }
-            return .object(["status": .string(HealthModel.overall(components).uppercased()),
-                            "uptime": .double((h.uptime * 1000).rounded() / 1000), "version": .string(BuildInfo.version),
-                            "components": .object(o)])
+            return .object(["status": .string(HealthRegistry.overall(components).rawValue.uppercased()),
+                            "uptime": TimeJSON.seconds(server.uptime), "version": .string(BuildInfo.version), "components": .object(o)])
         }
 
-        try r.registerInline(MethodDescriptor("get_system_status", role: .viewer, summary: "Start-up and camera discovery state.")) { _ in
-            let sources = h.capabilities.cameraSources
-            let cams = h.cameras.list().filter { $0.status == .connected }.map(\.device)
-            let failedSources = h.plugins.statuses.contains { $0.state == .failed }
-            let status = !h.isReady ? "starting" : (failedSources || sources.isEmpty ? "partial" : "ready")
+        try r.registerInline(MethodDescriptor("get_system_status", role: .viewer, summary: "Start-up and camera discovery state.")) { [self] _ in
+            let sources = cameras.sources
+            let available = cameras.list().filter { $0.status == .connected }.map(\.device)
+            let failed = plugins.statuses.contains { $0.state == .failed }
+            let status = !server.isReady ? "starting" : (failed || sources.isEmpty ? "partial" : "ready")
             let message: String
             switch status {
             case "starting": message = "the server is starting"
             case "partial": message = sources.isEmpty ? "no camera source plugin is enabled" : "some plugins failed to load; see get_status"
-            default: message = "\(cams.count) camera(s) available"
+            default: message = "\(available.count) camera(s) available"
             }
-            return .object(["status": .string(status), "message": .string(message), "available_cameras": .array(cams.map(JSONValue.string)),
-                            "discovery_active": .bool(!sources.isEmpty)])
+            return .object(["status": .string(status), "message": .string(message), "available_cameras": .array(available.map(JSONValue.string)),
+                            "discovery_active": .bool(cameras.isDiscovering)])
         }
 
-        try r.registerInline(MethodDescriptor("rpc.discover", role: nil, summary: "OpenRPC document of every registered method.")) { _ in
-            OpenRPC.document(h.methods.all(), version: BuildInfo.version)
+        try r.registerInline(MethodDescriptor("rpc.discover", role: nil, summary: "OpenRPC document of every registered method and event topic.")) { [self] _ in
+            OpenRPC.document(methods.all(), topics: topics.all, version: BuildInfo.version)
         }
     }
 
-    static func routes(_ router: HTTPRouter, _ h: HostServices) {
-        router.add("/openrpc.json", .inline { _ in
-            .json(200, OpenRPC.document(h.methods.all(), version: BuildInfo.version).jsonBytes)
+    func routes(_ router: HTTPRouter) {
+        router.add("/openrpc.json", summary: "the rpc.discover document", .inline { [self] _ in
+            .json(200, OpenRPC.document(methods.all(), topics: topics.all, version: BuildInfo.version))
         })
-        router.add("/health/detailed", .async { _ in
-            let components = await HealthModel.components(h)
-            let overall = HealthModel.overall(components)
-            let body: JSONValue = .object(["status": .string(overall), "timestamp": .string(Clock.rfc3339(Clock.now())),
+        router.add("/health/detailed", summary: "every component's health", .inline { [self] _ in
+            let components = health.components()
+            let overall = HealthRegistry.overall(components)
+            let body: JSONValue = .object(["status": .string(overall.rawValue), "timestamp": .string(HostClock.rfc3339(HostClock.now())),
                                            "components": .array(components.map { c in
                                                var o = c.json
                                                o["name"] = .string(c.name)
                                                return .object(o)
                                            })])
-            return .json(overall == "unhealthy" ? 503 : 200, body.jsonBytes)
+            return .json(overall == .unhealthy ? 503 : 200, body)
         })
-        router.add("/metrics", .async { request in
-            if case .refused(let response) = await HTTPAuth.authorize(request, minimum: Role.viewer, h) { return response }
-            let text = h.metrics.prometheus(process: ProcessStats.read(), uptime: h.uptime, cameras: h.cameras.list(),
-                                            plugins: h.plugins.statuses, events: h.events.counters, version: BuildInfo.version)
-            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Array(text.utf8))
+        router.add("/metrics", role: .viewer, summary: "Prometheus text exposition", .inline { [self] _ in
+            let text = metrics.prometheus(process: ProcessStats.read(), uptime: server.uptime, cameras: cameras.list(),
+                                          plugins: plugins.statuses, events: events.counters, version: BuildInfo.version)
+            return HTTPRouteResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(Array(text.utf8)))
+        })
+        router.add("/health", summary: "overall health", .inline { [self] _ in
+            let status = HealthRegistry.overall(health.components())
+            return .json(status == .unhealthy ? 503 : 200, .object([
+                "status": .string(status.rawValue), "timestamp": .string(HostClock.rfc3339(HostClock.now())),
+                "version": .string(BuildInfo.version), "uptime": TimeJSON.seconds(server.uptime)]))
+        })
+        router.add("/health/live", summary: "the process answers", .inline { _ in .json(200, .object(["alive": true])) })
+        router.add("/health/ready", summary: "the server accepts work", .inline { [server] _ in
+            let isReady = server.isReady
+            return .json(isReady ? 200 : 503, .object(["ready": .bool(isReady), "message": .string(isReady ? "serving" : "starting or shutting down")]))
         })
     }
 }
 
-/// Credentials on HTTP: `Authorization: Bearer <JWT or key>` or `X-API-Key: <key>`, checked
-/// by the same auth chain and role order as JSON-RPC.
-enum HTTPAuth {
-    enum Outcome {
-        case allowed(Principal)
-        case refused(HTTPResponse)
-    }
-
-    static func authorize(_ request: HTTPRequest, minimum: Role, _ h: HostServices) async -> Outcome {
-        var token: String?
-        var type = "auto"
-        if let auth = request.header("authorization") {
-            let parts = auth.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { token = String(parts[1]).trimmingCharacters(in: " ") }
-        } else if let key = request.header("x-api-key") {
-            token = key
-            type = "api_key"
+/// Supervised child process counts per plugin.
+enum ProcessesJSON {
+    static func figures(_ statuses: [PluginStatus]) -> JSONObject {
+        var byPlugin = JSONObject()
+        var started = 0
+        for s in statuses {
+            guard let p = s.processes else { continue }
+            started += p.startedCount
+            if p.startedCount > 0 || p.liveCount > 0 {
+                byPlugin[s.name] = .object(["live": .int(p.liveCount), "started": .int(p.startedCount), "failed_to_start": .int(p.failedCount)])
+            }
         }
-        guard let token, !token.isEmpty else { return .refused(refuse(401, "authentication required (Authorization: Bearer or X-API-Key)")) }
-        guard let verify = h.credentialVerifier() else { return .refused(refuse(503, "no auth provider plugin is enabled")) }
-        // The same per-IP backoff as JSON-RPC authentication.
-        if let wait = h.sessions.authBackoff(host: request.remoteHost) {
-            var r = refuse(429, "too many failed authentications; retry later")
-            r.headers.append(("Retry-After", String(max(1, (wait + 999) / 1000))))
-            return .refused(r)
-        }
-        let principal: Principal
-        do { principal = try await verify(token, type) } catch {
-            h.sessions.recordAuthentication(host: request.remoteHost, succeeded: false)
-            h.logger.notice("HTTP authentication failed for \(request.path)", [("audit", "auth_failure"), ("via", "http"), ("remote", request.remoteHost)])
-            return .refused(refuse(401, "invalid or expired credentials"))
-        }
-        h.sessions.recordAuthentication(host: request.remoteHost, succeeded: true)
-        guard principal.role >= minimum else {
-            h.logger.notice("permission denied: \(request.path) needs \(minimum.name)", [("audit", "permission_denied"), ("user", principal.userID)])
-            return .refused(refuse(403, "\(request.path) needs role \(minimum.name)"))
-        }
-        return .allowed(principal)
-    }
-
-    static func refuse(_ status: Int, _ message: String) -> HTTPResponse {
-        var r = HTTPRouter.error(status, message)
-        if status == 401 { r.headers.append(("WWW-Authenticate", "Bearer")) }
-        return r
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s.removeFirst() }
-        while s.last == set { s.removeLast() }
-        return String(s)
+        return ["live": .int(ProcessLauncher.totalLive), "started": .int(started), "by_plugin": .object(byPlugin)]
     }
 }

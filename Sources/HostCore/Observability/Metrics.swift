@@ -66,7 +66,7 @@ public final class Metrics: RPCObserver {
 
     /// CPU use since the previous call, percent of one core.
     func cpuPercent(_ p: ProcessStats) -> Double {
-        let now = Clock.monotonic()
+        let now = HostClock.monotonic()
         return state.withLock { s in
             defer { s.lastCPU = (now, p.cpuSeconds) }
             guard let last = s.lastCPU, now > last.wall else { return 0 }

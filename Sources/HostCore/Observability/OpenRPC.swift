@@ -3,7 +3,7 @@ import PluginAPI
 /// Builds the OpenRPC 1.2 document (https://spec.open-rpc.org) from the live method table, so
 /// plugin methods are described exactly as registered. Roles and owners ride in `x-` fields.
 enum OpenRPC {
-    static func document(_ entries: [MethodEntry], version: String) -> JSONValue {
+    static func document(_ entries: [MethodEntry], topics: [TopicInfo], version: String) -> JSONValue {
         let methods: [JSONValue] = entries.map { e in
             let d = e.descriptor
             var m: JSONObject = ["name": .string(d.name)]
@@ -24,6 +24,10 @@ enum OpenRPC {
             "info": .object(["title": "camera-service", "version": .string(version),
                              "description": "JSON-RPC 2.0 over WebSocket. Errors and roles: docs/api.md."]),
             "methods": .array(methods),
+            // OpenRPC has no place for notifications: the event topics ride in an extension.
+            "x-events": .array(topics.map { t in
+                .object(["name": .string(t.name), "summary": .string(t.summary), "x-visible-to": .string(t.visibleTo.name), "x-provided-by": .string(t.owner)])
+            }),
         ])
     }
 

@@ -45,6 +45,7 @@ extension Metrics {
     /// The `/metrics` body.
     func prometheus(process p: ProcessStats, uptime: Double, cameras: [CameraInfo], plugins: [PluginStatus],
                     events: (published: UInt64, delivered: UInt64), version: String) -> String {
+        let children = plugins.compactMap { s in s.processes.map { (s.name, $0) } }
         let s = snapshot()
         var out = PrometheusText()
         out.family("camera_service_info", "gauge", "Build information.")
@@ -93,6 +94,11 @@ extension Metrics {
         out.family("camera_service_plugin_up", "gauge", "1 for an active plugin, 0 for a failed or disabled one.")
         for p in plugins { out.sample("camera_service_plugin_up", [("plugin", p.name), ("status", p.state.rawValue)], p.state == .active ? 1 : 0) }
 
+        out.family("camera_service_child_processes", "gauge", "Supervised child processes running, by plugin.")
+        for (name, launcher) in children { out.sample("camera_service_child_processes", [("plugin", name)], Double(launcher.liveCount)) }
+        out.family("camera_service_child_processes_started_total", "counter", "Supervised child processes started, by plugin.")
+        for (name, launcher) in children { out.sample("camera_service_child_processes_started_total", [("plugin", name)], Double(launcher.startedCount)) }
+
         out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
         out.sample("process_resident_memory_bytes", [], Double(p.rssBytes))
         out.family("process_cpu_seconds_total", "counter", "User and system CPU time in seconds.")
@@ -106,8 +112,8 @@ extension Metrics {
         return out.text
     }
 
-    /// The `get_metrics` result.
-    func json(process p: ProcessStats, uptime: Double, cameras: [CameraInfo]) -> JSONValue {
+    /// The `get_metrics` result; `extra` adds what capabilities report (streams, recordings).
+    func json(process p: ProcessStats, uptime: Double, cameras: [CameraInfo], processes: JSONObject, extra: JSONObject = [:]) -> JSONValue {
         let s = snapshot()
         var perMethod = JSONObject()
         for m in s.methods {
@@ -115,17 +121,20 @@ extension Metrics {
                                          "p50_ms": .double(Metrics.ms(m.stats.latency.quantile(0.5))),
                                          "p99_ms": .double(Metrics.ms(m.stats.latency.quantile(0.99)))])
         }
-        return .object([
-            "timestamp": .string(Clock.rfc3339(Clock.now())),
+        var rejected = JSONObject()
+        for (reason, n) in s.rejected { rejected[reason] = .int(Int(n)) }
+        var o: JSONObject = [
+            "timestamp": .string(HostClock.rfc3339(HostClock.now())),
             "requests": .object(["total": .int(Int(s.requests)), "errors": .int(Int(s.errors)), "per_method": .object(perMethod)]),
             "connections": .object(["active": .int(s.active), "peak": .int(s.peak), "accepted": .int(Int(s.accepted)),
-                                    "rejected": .int(Int(s.rejected.reduce(0) { $0 + $1.1 }))]),
+                                    "rejected": .int(Int(s.rejected.reduce(0) { $0 + $1.1 })), "rejected_by_reason": .object(rejected)]),
             "system": .object(["cpu_percent": .double(cpuPercent(p)), "rss_bytes": .int(p.rssBytes), "threads": .int(p.threads),
                                "open_fds": .int(p.openFDs), "uptime": .double((uptime * 1000).rounded() / 1000)]),
             "cameras": .object(["connected": .int(cameras.filter { $0.status == .connected }.count), "total": .int(cameras.count)]),
-            "streams": .object(["active": 0, "viewers": 0]),
-            "recordings": .object(["active": 0]),
-        ])
+            "processes": .object(processes),
+        ]
+        for (k, v) in extra { o[k] = v }
+        return .object(o)
     }
 
     static func ms(_ seconds: Double) -> Double { (seconds * 1_000_000).rounded() / 1000 }

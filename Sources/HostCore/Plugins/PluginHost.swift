@@ -13,8 +13,11 @@ public struct PluginStatus: Sendable {
     public var required: Bool
     public var version: String
     public var summary: String
+    /// What it provides: capability kinds, or `methods` when it only adds methods or routes.
     public var kinds: [String]
     public var error: String?
+    /// Its children running now (supervised processes).
+    var processes: ProcessLauncher?
 }
 
 /// Loads, activates and shuts down the plugins, and holds what they provide.
@@ -39,8 +42,8 @@ public final class PluginHost: Sendable {
     }
 
     /// Loads every entry in order; logs one line per plugin with its status.
-    public func loadAll(_ entries: [PluginEntry], dirs: [String], baseDir: String, logger: Logger,
-                        makeContext: (PluginEntry, OwnedRegistry) -> any PluginContext, methods: MethodTable) async throws(RequiredPluginFailed) {
+    func loadAll(_ entries: [PluginEntry], dirs: [String], baseDir: String, logger: Logger,
+                 makeServices: (PluginEntry) -> PluginServices) async throws(RequiredPluginFailed) {
         for entry in entries {
             guard entry.enabled else {
                 record(PluginStatus(name: entry.name, library: entry.library, path: nil, state: .disabled, required: entry.required,
@@ -53,18 +56,18 @@ public final class PluginHost: Sendable {
                 let resolved = try PluginLoader.resolve(entry.library, dirs: dirs, baseDir: baseDir)
                 path = resolved
                 let lib = try PluginLoader.load(path: resolved)
+                let services = makeServices(entry)
                 let caps: PluginCapabilities
-                let registry = methods.stagedRegistry(owner: "plugin \(entry.name)")
-                do { caps = try await lib.plugin.activate(makeContext(entry, registry)) } catch {
+                do { caps = try await lib.plugin.activate(services.context) } catch {
                     await lib.plugin.shutdown()
                     throw PluginLoadError.activationFailed(path: resolved, message: "\(error)")
                 }
                 do {
-                    // Capabilities and methods are taken together or not at all.
-                    try state.withLock { s in
+                    // Capabilities, methods, routes and topics are taken together or not at all.
+                    try state.withLock { (s: inout State) throws in
                         var combined = s.capabilities
                         try combined.add(caps, from: entry.name)
-                        try registry.commit()
+                        try services.commit()
                         s.capabilities = combined
                     }
                 } catch {
@@ -73,10 +76,10 @@ public final class PluginHost: Sendable {
                 }
                 let info = lib.plugin.info
                 state.withLock { $0.plugins.append((entry.name, lib.plugin)) }
+                let kinds = caps.kinds.isEmpty ? ["methods"] : caps.kinds
                 record(PluginStatus(name: entry.name, library: entry.library, path: resolved, state: .active, required: entry.required,
-                                    version: info.version, summary: info.summary, kinds: caps.kinds, error: nil))
-                let provides = caps.kinds.isEmpty ? "methods only" : caps.kinds.joined(separator: ", ")
-                logger.info("plugin \(entry.name): active (\(resolved), v\(info.version), provides \(provides))",
+                                    version: info.version, summary: info.summary, kinds: kinds, error: nil, processes: services.context.processes))
+                logger.info("plugin \(entry.name): active (\(resolved), v\(info.version), provides \(kinds.joined(separator: ", ")))",
                             [("plugin", entry.name), ("status", "active"), ("path", resolved)])
             } catch {
                 let reason = "\(error)"
@@ -98,30 +101,4 @@ public final class PluginHost: Sendable {
         let plugins = state.withLock { $0.plugins }
         for p in plugins.reversed() { await p.plugin.shutdown() }
     }
-}
-
-/// The ``PluginContext`` a plugin receives.
-final class HostPluginContext: PluginContext {
-    let pluginName: String
-    let config: JSONObject
-    let logger: Logger
-    let events: any EventPublisher
-    let methods: any MethodRegistry
-    let mode: RunMode
-    let env: [String: String]
-    let baseDirectory: String
-
-    init(pluginName: String, config: JSONObject, logger: Logger, events: any EventPublisher, methods: any MethodRegistry,
-         mode: RunMode, env: [String: String], baseDirectory: String) {
-        self.pluginName = pluginName
-        self.config = config
-        self.logger = logger
-        self.events = events
-        self.methods = methods
-        self.mode = mode
-        self.env = env
-        self.baseDirectory = baseDirectory
-    }
-
-    func environment(_ name: String) -> String? { env[name] }
 }

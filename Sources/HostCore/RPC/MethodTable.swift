@@ -16,11 +16,21 @@ public final class MethodEntry: Sendable {
     /// `core` or the plugin's name.
     public let owner: String
     public let implementation: MethodImplementation
+    /// The parameter rules, compiled once.
+    let rules: CompiledParams
 
-    public init(descriptor: MethodDescriptor, owner: String, implementation: MethodImplementation) {
+    /// Throws when a parameter rule cannot be enforced exactly (see ``CompiledParams``).
+    public init(descriptor: MethodDescriptor, owner: String, implementation: MethodImplementation) throws(UnsupportedParamError) {
         self.descriptor = descriptor
         self.owner = owner
         self.implementation = implementation
+        rules = try CompiledParams(descriptor)
+    }
+
+    /// The same method with another descriptor (the host updates its own, e.g. the topics
+    /// `subscribe_events` accepts once plugins have declared theirs).
+    func with(_ descriptor: MethodDescriptor) throws(UnsupportedParamError) -> MethodEntry {
+        try MethodEntry(descriptor: descriptor, owner: owner, implementation: implementation)
     }
 }
 
@@ -43,6 +53,13 @@ public final class MethodTable: Sendable {
     }
 
     public func lookup(_ name: String) -> MethodEntry? { entries.withLock { $0[name] } }
+
+    /// Replaces the descriptor of a method `owner` registered.
+    func updateDescriptor(_ name: String, owner: String, _ change: (MethodDescriptor) -> MethodDescriptor) throws {
+        guard let old = lookup(name), old.owner == owner else { return }
+        let new = try old.with(change(old.descriptor))
+        entries.withLock { $0[name] = new }
+    }
 
     /// Every entry, sorted by name (for discovery and tests).
     public func all() -> [MethodEntry] { entries.withLock { Array($0.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
@@ -102,6 +119,15 @@ public final class OwnedRegistry: MethodRegistry {
             return false
         }
         if dup { throw DuplicateMethodError(method: entry.descriptor.name, firstOwner: owner, secondOwner: owner) }
+    }
+
+    /// Throws the clash ``commit()`` would meet, without adding anything.
+    func checkCommit() throws(DuplicateMethodError) {
+        for e in pending.withLock({ $0 }) {
+            if let existing = table.lookup(e.descriptor.name) {
+                throw DuplicateMethodError(method: e.descriptor.name, firstOwner: existing.owner, secondOwner: owner)
+            }
+        }
     }
 
     /// Adds what was staged to the table (all or nothing).

@@ -1,26 +1,22 @@
 import PluginAPI
 import WireProtocols
 
-/// Verifies a credential for a method call (the auth capability, or nil when none is loaded).
-public typealias CredentialVerifier = @Sendable (_ token: String, _ type: String) async throws -> Principal
-
 /// Runs JSON-RPC messages against the method table: envelope checks, parameter checks, role
 /// checks, then the handler, inline or in a task. Knows nothing of sockets: it returns the
 /// reply bytes, or hands them to `deliver` later.
 public final class RPCDispatcher: Sendable {
-    public let methods: MethodTable
-    public let sessions: SessionRegistry
-    let verifier: @Sendable () -> CredentialVerifier?
+    let methods: MethodTable
+    let sessions: SessionRegistry
+    let authenticator: Authenticator
     let logger: Logger
     let observer: (any RPCObserver)?
 
-    public init(methods: MethodTable, sessions: SessionRegistry, logger: Logger, observer: (any RPCObserver)? = nil,
-                verifier: @escaping @Sendable () -> CredentialVerifier?) {
+    init(methods: MethodTable, sessions: SessionRegistry, authenticator: Authenticator, logger: Logger, observer: (any RPCObserver)? = nil) {
         self.methods = methods
         self.sessions = sessions
+        self.authenticator = authenticator
         self.logger = logger
         self.observer = observer
-        self.verifier = verifier
     }
 
     /// What became of a message.
@@ -100,13 +96,13 @@ public final class RPCDispatcher: Sendable {
             observer?.rejected(error)
             return .now(encode(id: id, .failure(error)))
         case .call(let id, let method, let params):
-            let began = Clock.monotonic()
+            let began = HostClock.monotonic()
             let prepared = prepare(method: method, params: params, connection: connection, cid: cid)
             let audited = prepared.auditedCall
             // Only registered names become metric labels: clients cannot grow the table.
             let label = prepared.entry?.descriptor.name ?? (methods.lookup(method) != nil ? method : RPCDispatcher.unknownMethodLabel)
             let reply: @Sendable (Result<JSONValue, RPCError>) -> [UInt8]? = { [observer, logger] result in
-                observer?.completed(method: label, error: result.failureCode, seconds: Clock.monotonic() - began)
+                observer?.completed(method: label, error: result.failureCode, seconds: HostClock.monotonic() - began)
                 if let call = audited { RPCDispatcher.audit(call, result, logger: logger) }
                 guard let id else { return nil }
                 return RPCDispatcher.encodeReply(id: id, result)
@@ -162,13 +158,16 @@ public final class RPCDispatcher: Sendable {
     /// method learns nothing about its parameters.
     func prepare(method: String, params: JSONValue?, connection: UInt64, cid: String) -> Result<Prepared, RPCError> {
         let principal: Principal?
+        let origin: CallOrigin
         switch sessions.admit(connection, method: method) {
         case .limited(let ms): return .failure(.rateLimited(retryAfterMs: ms))
-        case .admitted(let p): principal = p
+        case .admitted(let p, let o):
+            principal = p
+            origin = o
         }
         guard let entry = methods.lookup(method) else { return .failure(.methodNotFound(method)) }
         let call = RPCCall(method: method, params: [:], principal: principal, connectionID: connection, correlationID: cid,
-                           logger: logger.with("cid", cid))
+                           logger: logger.with("cid", cid), origin: origin)
         if let required = entry.descriptor.minimumRole {
             guard let principal else {
                 if let token = params?["auth_token"]?.stringValue {
@@ -176,7 +175,7 @@ public final class RPCDispatcher: Sendable {
                 }
                 return .failure(.authenticationRequired(reason: "auth_required", detail: "call 'authenticate' first"))
             }
-            if let exp = principal.expiresAt, exp <= Clock.now() {
+            if !principal.isValid(at: HostClock.now()) {
                 sessions.setPrincipal(connection, nil, sessionID: nil)
                 return .failure(.authenticationRequired(reason: "token_expired", detail: "the session's token has expired; authenticate again"))
             }
@@ -193,7 +192,7 @@ public final class RPCDispatcher: Sendable {
     static func withParams(_ call: RPCCall, _ params: JSONValue?, _ entry: MethodEntry) -> Result<RPCCall, RPCError> {
         do {
             var c = call
-            c.params = try ParamValidator.validate(params, for: entry.descriptor)
+            c.params = try ParamValidator.validate(params, entry.rules)
             return .success(c)
         } catch {
             return .failure(error)
@@ -203,28 +202,17 @@ public final class RPCDispatcher: Sendable {
     /// Per-call `auth_token` on a connection that has not authenticated: verify, keep it for
     /// the connection, then check the role.
     func authenticateInline(token: String, entry: MethodEntry, call: RPCCall) async -> Result<RPCCall, RPCError> {
-        guard let verify = verifier() else {
-            return .failure(.unsupported(feature: "authentication", detail: "no auth provider plugin is loaded"))
+        switch await authenticator.authenticate(token, type: nil, remoteHost: call.origin.remoteHost, via: .callToken, logger: call.logger) {
+        case .failure(let e): return .failure(e)
+        case .success(let principal):
+            sessions.setPrincipal(call.connectionID, principal, sessionID: nil)
+            if let required = entry.descriptor.minimumRole, principal.role < required {
+                return .failure(.permissionDenied(required: required, actual: principal.role))
+            }
+            var authed = call
+            authed.principal = principal
+            return .success(authed)
         }
-        if let wait = sessions.authBackoff(call.connectionID) { return .failure(.rateLimited(retryAfterMs: wait)) }
-        let principal: Principal
-        do { principal = try await verify(token, "auto") } catch {
-            sessions.recordAuthentication(call.connectionID, succeeded: false)
-            let e = error as? RPCError ?? .authenticationRequired(reason: "auth_failed", detail: "\(error)")
-            call.logger.notice("authentication failed", [("audit", "auth_failure"), ("via", "auth_token param"),
-                                                         ("reason", e.data["reason"]?.stringValue ?? "")])
-            return .failure(e)
-        }
-        sessions.recordAuthentication(call.connectionID, succeeded: true)
-        sessions.setPrincipal(call.connectionID, principal, sessionID: nil)
-        call.logger.info("authenticated", [("audit", "auth_success"), ("via", "auth_token param"), ("user", principal.userID),
-                                           ("role", principal.role.name)])
-        if let required = entry.descriptor.minimumRole, principal.role < required {
-            return .failure(.permissionDenied(required: required, actual: principal.role))
-        }
-        var authed = call
-        authed.principal = principal
-        return .success(authed)
     }
 
     func internalError(_ error: any Error, _ call: RPCCall) -> RPCError {

@@ -8,8 +8,8 @@ public struct SessionState: Sendable {
     public var principal: Principal?
     /// Opaque id handed to the client by `authenticate`.
     public var sessionID: String?
-    /// The peer's IP address (no port).
-    public var remoteHost: String
+    /// Where the client is and what host name it used.
+    public var origin: CallOrigin
     public var connectedAt: Double
     var bucket: TokenBucket
     var methodBuckets: [String: TokenBucket] = [:]
@@ -17,57 +17,51 @@ public struct SessionState: Sendable {
 
 /// What the registry says about a call before it runs.
 public enum Admission: Sendable {
-    /// Go ahead; the caller's identity (nil when not authenticated).
-    case admitted(Principal?)
+    /// Go ahead; the caller's identity (nil when not authenticated) and origin.
+    case admitted(Principal?, CallOrigin)
     /// Over the connection's rate: `-32040` with this many milliseconds to wait.
     case limited(retryAfterMs: Int)
 }
 
 /// Connection id → session (identity, rate-limit buckets), behind one lock: admitting a call
-/// is one dictionary lookup. Also keeps the per-IP failed-authentication throttle.
+/// is one dictionary lookup.
 public final class SessionRegistry: Sendable {
     private let sessions = Mutex<[UInt64: SessionState]>([:])
-    private let throttle: Mutex<AuthThrottle>
+    /// Told when a connection gets an identity (the network thread lifts its stranger limits).
+    private let authenticatedHook = Mutex<(@Sendable (ConnectionRef) -> Void)?>(nil)
     public let limits: RateLimitSettings
 
-    public init(limits: RateLimitSettings = RateLimitSettings()) {
-        self.limits = limits
-        throttle = Mutex(AuthThrottle(threshold: limits.authFailuresBeforeBackoff))
-    }
+    public init(limits: RateLimitSettings = RateLimitSettings()) { self.limits = limits }
+
+    func onAuthenticated(_ hook: @escaping @Sendable (ConnectionRef) -> Void) { authenticatedHook.withLock { $0 = hook } }
 
     public func open(_ ref: ConnectionRef, remoteHost: String) {
-        let now = Clock.monotonic()
+        let now = HostClock.monotonic()
         let bucket = TokenBucket(rate: limits.requestsPerSecond, burst: limits.burst, now: now)
         sessions.withLock {
-            $0[ref.id] = SessionState(ref: ref, principal: nil, sessionID: nil, remoteHost: remoteHost, connectedAt: Clock.now(), bucket: bucket)
+            $0[ref.id] = SessionState(ref: ref, principal: nil, sessionID: nil, origin: CallOrigin(remoteHost: remoteHost, requestHost: nil),
+                                      connectedAt: HostClock.now(), bucket: bucket)
         }
     }
 
+    /// The host name the client used, once known (the WebSocket upgrade's `Host`).
+    public func setRequestHost(_ id: UInt64, _ host: String?) { sessions.withLock { $0[id]?.origin.requestHost = host } }
+
     /// Counts one request against the connection's limits and returns its identity.
     public func admit(_ id: UInt64, method: String) -> Admission {
-        let now = Clock.monotonic()
+        let now = HostClock.monotonic()
         let perMethod = limits.methods[method]
         return sessions.withLock { table in
-            guard table[id] != nil else { return .admitted(nil) }
+            guard let s = table[id] else { return .admitted(nil, CallOrigin(remoteHost: "-", requestHost: nil)) }
             if let wait = table[id]?.bucket.take(now: now) { return .limited(retryAfterMs: wait) }
             if let rate = perMethod {
-                var b = table[id]?.methodBuckets[method] ?? TokenBucket(rate: rate, burst: max(1, rate), now: now)
+                var b = s.methodBuckets[method] ?? TokenBucket(rate: rate, burst: max(1, rate), now: now)
                 let wait = b.take(now: now)
                 table[id]?.methodBuckets[method] = b
                 if let wait { return .limited(retryAfterMs: wait) }
             }
-            return .admitted(table[id]?.principal)
+            return .admitted(s.principal, s.origin)
         }
-    }
-
-    /// Milliseconds before this connection's IP may try to authenticate again, nil if it may now.
-    public func authBackoff(_ id: UInt64) -> Int? {
-        state(id).flatMap { authBackoff(host: $0.remoteHost) }
-    }
-
-    /// Records the outcome of an authentication attempt for the connection's IP.
-    public func recordAuthentication(_ id: UInt64, succeeded: Bool) {
-        if let host = state(id)?.remoteHost { recordAuthentication(host: host, succeeded: succeeded) }
     }
 
     public func close(_ id: UInt64) { _ = sessions.withLock { $0.removeValue(forKey: id) } }
@@ -76,22 +70,25 @@ public final class SessionRegistry: Sendable {
 
     public func state(_ id: UInt64) -> SessionState? { sessions.withLock { $0[id] } }
 
-    /// Records an authentication on a connection that is still open.
+    /// Records an authentication on a connection that is still open (nil: forget it).
     public func setPrincipal(_ id: UInt64, _ principal: Principal?, sessionID: String?) {
-        sessions.withLock {
-            $0[id]?.principal = principal
-            $0[id]?.sessionID = sessionID
+        let ref: ConnectionRef? = sessions.withLock { table in
+            let had = table[id]?.principal != nil
+            table[id]?.principal = principal
+            table[id]?.sessionID = sessionID
+            return principal != nil && !had ? table[id]?.ref : nil
         }
+        if let ref { authenticatedHook.withLock { $0 }?(ref) }
     }
 
     public var count: Int { sessions.withLock { $0.count } }
 
     /// Connections with an unexpired identity, and their roles.
     public func authenticated() -> [(ref: ConnectionRef, role: Role)] {
-        let now = Clock.now()
+        let now = HostClock.now()
         return sessions.withLock { table in
             table.values.compactMap { s in
-                guard let p = s.principal, (p.expiresAt ?? .infinity) > now else { return nil }
+                guard let p = s.principal, p.isValid(at: now) else { return nil }
                 return (s.ref, p.role)
             }
         }
@@ -99,23 +96,13 @@ public final class SessionRegistry: Sendable {
 
     /// The roles of the given connections (nil for unauthenticated or gone).
     public func roles(_ ids: [UInt64]) -> [UInt64: Role] {
-        let now = Clock.now()
+        let now = HostClock.now()
         return sessions.withLock { table in
             var out: [UInt64: Role] = [:]
             for id in ids {
-                if let p = table[id]?.principal, (p.expiresAt ?? .infinity) > now { out[id] = p.role }
+                if let p = table[id]?.principal, p.isValid(at: now) { out[id] = p.role }
             }
             return out
         }
-    }
-
-    /// Milliseconds before `host` may try to authenticate again (HTTP callers have no session).
-    public func authBackoff(host: String) -> Int? {
-        throttle.withLock { $0.retryAfter(host, now: Clock.monotonic()) }
-    }
-
-    public func recordAuthentication(host: String, succeeded: Bool) {
-        let now = Clock.monotonic()
-        throttle.withLock { succeeded ? $0.succeeded(host) : $0.failed(host, now: now) }
     }
 }

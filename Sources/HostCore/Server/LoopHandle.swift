@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import PluginAPI
 import Synchronization
 import WireProtocols
 
@@ -14,10 +15,14 @@ enum LoopJob: Sendable {
     /// A JSON-RPC reply (text), or nil when an async call produced none.
     case rpcReply(ConnectionRef, [UInt8]?)
     /// An HTTP response computed off the network thread.
-    case httpResponse(ConnectionRef, HTTPResponse, keepAlive: Bool, headOnly: Bool)
+    case httpResponse(ConnectionRef, HTTPRouteResponse, keepAlive: Bool, headOnly: Bool, authorized: Bool)
+    /// The next chunk of a streamed body.
+    case bodyChunk(ConnectionRef, BodyChunk)
     /// A server-to-client notification (text frame) for one connection.
     case notify(ConnectionRef, [UInt8])
-    /// Stop accepting, finish in-flight requests, close every connection.
+    /// The connection's session got an identity (`authenticate` or a per-call token).
+    case authenticated(ConnectionRef)
+    /// Stop accepting, finish in-flight requests, close every connection (WebSockets with 1001).
     case shutdown
 }
 
@@ -54,5 +59,7 @@ public final class LoopHandle: Sendable {
     }
 
     /// Asks the server to shut down gracefully (from a signal handler thread or a test).
+    /// Jobs run in order: notifications posted before it (`system.shutdown`) are queued
+    /// before the 1001 close frames.
     public func requestShutdown() { post(.shutdown) }
 }

@@ -56,6 +56,9 @@ final class TLSSession {
 
     deinit { SSL_free(ssl) }
 
+    /// Whether the handshake has completed (application data can be encrypted).
+    var handshakeDone: Bool { SSL_is_init_finished(ssl) == 1 }
+
     /// Takes ciphertext from the socket; returns the plaintext it carried (possibly none, e.g.
     /// during the handshake). Handshake records to send back are in ``takeOutput()``.
     func receive(_ ciphertext: UnsafeRawBufferPointer) -> [UInt8] {

@@ -9,13 +9,13 @@ public final class WebServer: Sendable {
     public let port: Int
     private let server: NetworkServerBox
 
-    public init(settings: NetworkSettings, dispatcher: RPCDispatcher, router: HTTPRouter,
-                observer: any ConnectionObserver, logger: Logger) throws {
+    init(settings: NetworkSettings, dispatcher: RPCDispatcher, router: HTTPRouter, authorizer: HTTPAuthorizer,
+         observer: any ConnectionObserver, logger: Logger) throws {
         let fd = try Sockets.listen(host: settings.host, port: settings.port)
         port = Sockets.boundPort(fd)
         handle = try LoopHandle()
         server = NetworkServerBox(try NetworkServer(settings: settings, listenFD: fd, handle: handle, dispatcher: dispatcher,
-                                                    router: router, observer: observer, logger: logger))
+                                                    router: router, authorizer: authorizer, observer: observer, logger: logger))
     }
 
     /// Serves until ``LoopHandle/requestShutdown()``; then finishes in-flight requests, sends

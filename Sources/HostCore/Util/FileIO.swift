@@ -70,6 +70,14 @@ public enum FileIO {
         }
     }
 
+    /// Creates `path` and its missing parents (like `mkdir -p`); an existing directory is fine.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        if isDirectory(path) { return }
+        let parent = dirname(path)
+        if parent != path && parent != "." && parent != "/" { try makeDirectories(parent, mode: mode) }
+        guard mkdir(path, mode) == 0 || errno == EEXIST else { throw SystemError("mkdir \(path)") }
+    }
+
     /// The directory part of a path (`.` for a bare name).
     public static func dirname(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

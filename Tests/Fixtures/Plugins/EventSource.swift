@@ -42,12 +42,14 @@ final class EventSourcePlugin: Plugin {
 
 final class FixtureCameras: CameraSource {
     let sourceName = "fixture"
+    var isDiscovering: Bool { true }
+    var maxCameras: Int? { nil }
     private let state = Mutex<(sink: (any CameraEventSink)?, cameras: [String: CameraInfo])>((nil, [:]))
 
     func start(_ sink: any CameraEventSink) async throws { state.withLock { $0.sink = sink } }
     func cameras() async -> [CameraInfo] { state.withLock { Array($0.cameras.values) } }
     func capabilities(of device: String) async throws -> CameraCapabilities {
-        CameraCapabilities(formats: ["YUYV"], resolutions: ["640x480"], fpsOptions: [30], frameRates: ["30"], capabilities: [], validationStatus: "confirmed")
+        CameraCapabilities(formats: ["YUYV"], resolutions: ["640x480"], frameRates: [FrameRate(fps: 30)], capabilities: [], validationStatus: .confirmed)
     }
     func captureInput(for device: String) async throws -> CaptureInput { throw RPCError.unsupported(feature: "capture") }
     func stop() async {}
@@ -55,7 +57,7 @@ final class FixtureCameras: CameraSource {
     func set(_ device: String, status: CameraStatus) {
         let (sink, change, info) = state.withLock { s -> ((any CameraEventSink)?, CameraChange, CameraInfo) in
             let existed = s.cameras[device] != nil
-            let info = CameraInfo(device: device, status: status, name: "Fixture \(device)", resolution: "640x480", fps: 30)
+            let info = CameraInfo(device: device, status: status, name: "Fixture \(device)", resolution: "640x480", frameRate: FrameRate(fps: 30))
             let change: CameraChange = status == .disconnected ? .disconnected : (existed ? .statusChanged : .connected)
             s.cameras[device] = info
             return (s.sink, change, info)

@@ -67,7 +67,7 @@ public struct APIKeyRing: Sendable, Equatable {
         guard Crypto.constantTimeEqual(expected, actual) else { throw .unknown }
         if record.revokedAt != nil { throw .revoked }
         if let exp = record.expiresAt, exp <= now { throw .expired }
-        return Principal(userID: "api_key:\(record.id)", role: record.role, authType: "api_key", expiresAt: record.expiresAt)
+        return Principal(userID: "api_key:\(record.id)", role: record.role, authType: .apiKey, expiresAt: record.expiresAt)
     }
 
     static func digest(salt: String, secret: String) -> String {

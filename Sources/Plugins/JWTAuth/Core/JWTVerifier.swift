@@ -71,7 +71,7 @@ public struct JWTVerifier: Sendable {
         }
         if iat > now + clockSkew { throw .notYetValid }
         if exp <= now - clockSkew { throw .expired }
-        return Principal(userID: userID, role: role, authType: "jwt", expiresAt: exp + clockSkew)
+        return Principal(userID: userID, role: role, authType: .jwt, expiresAt: exp, validUntil: exp + clockSkew)
     }
 
     /// Latest time a claim may name (9999-12-31): later values are refused, not clamped.

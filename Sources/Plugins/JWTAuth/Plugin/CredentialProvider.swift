@@ -12,8 +12,8 @@ final class CredentialProvider: AuthProvider {
         self.keys = keys
     }
 
-    func authenticate(token: String, type: String) async throws -> Principal {
-        let isKey = type == "api_key" || (type != "jwt" && token.hasPrefix(APIKeyRing.prefix))
+    func authenticate(token: String, type: AuthType?) async throws -> Principal {
+        let isKey = type == .apiKey || (type != .jwt && token.hasPrefix(APIKeyRing.prefix))
         let now = wallClock()
         if isKey {
             do { return try keys.ring().verify(token, now: now) } catch let e as APIKeyRejection {

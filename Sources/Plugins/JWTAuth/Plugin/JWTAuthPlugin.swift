@@ -10,19 +10,18 @@ import PluginAPI
 /// `keys` and `token` commands.
 ///
 /// Config: `secret` or `secret_file` (else `CAMERA_SERVICE_JWT_SECRET`), `clock_skew` seconds,
-/// `api_keys_file` (default `api-keys.json` beside plugins.yaml).
+/// `api_keys_file` (default `api-keys.json` in the daemon's data directory).
 final class JWTAuthPlugin: Plugin {
     let info = PluginInfo(name: "jwt_auth", version: "1.1.0", summary: "HS256 JWT and API key authentication")
     static let configKeys = ["secret", "secret_file", "clock_skew", "api_keys_file"]
 
+    func check(_ context: any PluginContext) async throws {
+        let settings = try Settings.checked(context)
+        _ = try APIKeyFile(path: settings.keysPath).load()
+    }
+
     func activate(_ context: any PluginContext) async throws -> PluginCapabilities {
-        let settings = try Settings(context)
-        if let problem = SecretPolicy.problem(with: settings.secret) {
-            if context.mode == .production {
-                throw PluginConfigError(key: "secret", problem: "\(problem); set a random secret (e.g. `openssl rand -hex 32`) or run in development mode")
-            }
-            context.logger.warning("\(problem); accepted only because the daemon runs in development mode")
-        }
+        let settings = try Settings.checked(context)
         let keys = APIKeyCache(file: APIKeyFile(path: settings.keysPath))
         _ = try keys.ring()  // an unreadable key file is a configuration error now, not at the first login
         context.logger.info("API keys from \(settings.keysPath)")
@@ -44,7 +43,7 @@ struct Settings {
         let c = context.config
         try c.rejectUnknownKeys(allowed: JWTAuthPlugin.configKeys)
         clockSkew = try c.configDouble("clock_skew", default: 30, range: 0...3600)
-        keysPath = context.resolvePath(try c.configString("api_keys_file", default: "api-keys.json"))
+        keysPath = context.dataPath(try c.configString("api_keys_file", default: "api-keys.json"))
         if let s = try c.configOptionalString("secret"), !s.isEmpty {
             secret = Array(s.utf8)
         } else if let path = try c.configOptionalString("secret_file") {
@@ -57,6 +56,21 @@ struct Settings {
         } else {
             secret = Array((context.environment("CAMERA_SERVICE_JWT_SECRET") ?? "").utf8)
         }
+    }
+}
+
+extension Settings {
+    /// The settings, with the secret held to the policy: in production a weak secret is a
+    /// configuration error (the daemon would refuse to start); in development, a warning.
+    static func checked(_ context: any PluginContext) throws -> Settings {
+        let settings = try Settings(context)
+        if let problem = SecretPolicy.problem(with: settings.secret) {
+            if context.mode == .production {
+                throw PluginConfigError(key: "secret", problem: "\(problem); set a random secret (e.g. `openssl rand -hex 32`) or run in development mode")
+            }
+            context.logger.warning("\(problem); accepted only because the daemon runs in development mode")
+        }
+        return settings
     }
 }
 

@@ -12,8 +12,10 @@ import Synchronization
 final class TestPatternSourcePlugin: Plugin {
     let info = PluginInfo(name: "test_pattern_source", version: "1.0.0", summary: "virtual test-pattern cameras (FFmpeg lavfi)")
 
-    func activate(_ context: any PluginContext) async throws -> PluginCapabilities {
-        let c = context.config
+    func check(_ context: any PluginContext) async throws { _ = try TestPatternSourcePlugin.cameras(context.config) }
+
+    /// The configured cameras (two by default).
+    static func cameras(_ c: JSONObject) throws -> [TestCamera] {
         try c.rejectUnknownKeys(allowed: ["prefix", "cameras"])
         let prefix = try c.configString("prefix", default: "test")
         var specs: [TestCamera] = []
@@ -27,6 +29,12 @@ final class TestPatternSourcePlugin: Plugin {
         }
         let ids = specs.map(\.device)
         if Set(ids).count != ids.count { throw PluginConfigError(key: "cameras", problem: "camera names must be unique") }
+        return specs
+    }
+
+    func activate(_ context: any PluginContext) async throws -> PluginCapabilities {
+        let specs = try TestPatternSourcePlugin.cameras(context.config)
+        let ids = specs.map(\.device)
         context.logger.info("\(specs.count) test-pattern camera(s): \(ids.joined(separator: ", "))")
         let listed: JSONValue = .array(specs.map { .object(["device": .string($0.device), "pattern": .string($0.pattern),
                                                             "ffmpeg_input": .array($0.input.ffmpegArguments.map(JSONValue.string))]) })
@@ -71,14 +79,16 @@ struct TestCamera: Sendable {
     }
 
     var info: CameraInfo {
-        CameraInfo(device: device, status: .connected, name: "Test pattern \(name) (\(pattern))", resolution: "\(width)x\(height)", fps: fps,
+        CameraInfo(device: device, status: .connected, name: "Test pattern \(name) (\(pattern))", resolution: "\(width)x\(height)", frameRate: FrameRate(fps: fps),
                    driver: "lavfi", busInfo: "virtual", stableID: "lavfi:\(device)")
     }
 
-    /// Real-time (`-re`) lavfi input at the configured size and rate.
+    /// Real-time (`-re`) lavfi input at the configured size and rate: raw frames, and any
+    /// number of readers (each gets its own generator).
     var input: CaptureInput {
         let source = "\(pattern)=size=\(width)x\(height):rate=\(fps)"
-        return CaptureInput(ffmpegArguments: ["-re", "-f", "lavfi", "-i", source], resolution: "\(width)x\(height)", fps: fps)
+        return CaptureInput(ffmpegArguments: ["-re", "-f", "lavfi", "-i", source], resolution: "\(width)x\(height)", frameRate: FrameRate(fps: fps),
+                            codec: .raw, pixelFormat: "", exclusive: false)
     }
 }
 
@@ -86,6 +96,9 @@ struct TestCamera: Sendable {
 final class TestPatternSource: CameraSource {
     let sourceName = "test_pattern"
     let cameras: [TestCamera]
+    /// A fixed set: nothing to discover.
+    var isDiscovering: Bool { false }
+    var maxCameras: Int? { cameras.count }
     init(cameras: [TestCamera]) { self.cameras = cameras }
 
     func start(_ sink: any CameraEventSink) async throws {}
@@ -93,8 +106,8 @@ final class TestPatternSource: CameraSource {
 
     func capabilities(of device: String) async throws -> CameraCapabilities {
         let cam = try find(device)
-        return CameraCapabilities(formats: ["YUV420P"], resolutions: ["\(cam.width)x\(cam.height)"], fpsOptions: [cam.fps],
-                                  frameRates: [String(cam.fps)], capabilities: ["video_capture", "virtual"], validationStatus: "confirmed")
+        return CameraCapabilities(formats: ["YUV420P"], resolutions: ["\(cam.width)x\(cam.height)"], frameRates: [FrameRate(fps: cam.fps)],
+                                  capabilities: ["video_capture", "virtual"], validationStatus: .confirmed)
     }
 
     func captureInput(for device: String) async throws -> CaptureInput { try find(device).input }

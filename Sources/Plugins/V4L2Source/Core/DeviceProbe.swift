@@ -6,9 +6,9 @@ public struct DeviceProbe: Sendable, Equatable {
     public struct Size: Sendable, Equatable {
         public var width: Int
         public var height: Int
-        /// Frame rates offered at this size, highest first.
-        public var rates: [Double]
-        public init(width: Int, height: Int, rates: [Double]) {
+        /// Frame rates offered at this size, exactly (V4L2 frame intervals), fastest first.
+        public var rates: [FrameRate]
+        public init(width: Int, height: Int, rates: [FrameRate]) {
             self.width = width
             self.height = height
             self.rates = rates
@@ -63,39 +63,33 @@ public struct DeviceProbe: Sendable, Equatable {
     /// The contract's capabilities result.
     public var capabilities: CameraCapabilities {
         var sizes: [(Int, Int)] = []
-        var rates: Set<Double> = []
+        var rates: [FrameRate] = []
         for f in formats {
             for s in f.sizes {
                 if !sizes.contains(where: { $0 == (s.width, s.height) }) { sizes.append((s.width, s.height)) }
-                rates.formUnion(s.rates)
+                for r in s.rates where !rates.contains(r) { rates.append(r) }
             }
         }
         sizes.sort { $0.0 * $0.1 > $1.0 * $1.1 }
-        let sortedRates = rates.sorted(by: >)
         var flags: [String] = []
         if deviceCaps & DeviceProbe.capVideoCapture != 0 { flags.append("video_capture") }
         if deviceCaps & DeviceProbe.capStreaming != 0 { flags.append("streaming") }
         return CameraCapabilities(formats: formats.map(\.fourcc), resolutions: sizes.map { "\($0.0)x\($0.1)" },
-                                  fpsOptions: Array(Set(sortedRates.map { Int($0.rounded()) })).sorted(by: >),
-                                  frameRates: sortedRates.map(DeviceProbe.rateText), capabilities: flags, validationStatus: "confirmed")
-    }
-
-    static func rateText(_ r: Double) -> String {
-        r == r.rounded() ? String(Int(r)) : String((r * 100).rounded() / 100)
+                                  frameRates: rates.sorted { $0.value > $1.value }, capabilities: flags, validationStatus: .confirmed)
     }
 
     /// The default mode: the current format's size at its best rate, preferring a compressed
     /// format (MJPG keeps USB bandwidth low) when it offers that size.
-    public var defaultMode: (fourcc: String, width: Int, height: Int, fps: Int)? {
+    public var defaultMode: (fourcc: String, width: Int, height: Int, rate: FrameRate)? {
         guard let first = formats.first, let firstSize = first.sizes.first else { return nil }
         let width = current?.width ?? firstSize.width, height = current?.height ?? firstSize.height
         let candidates = formats.sorted { $0.compressed && !$1.compressed }
         for f in candidates {
             if let s = f.sizes.first(where: { $0.width == width && $0.height == height }) {
-                return (f.fourcc, width, height, Int((s.rates.first ?? 30).rounded()))
+                return (f.fourcc, width, height, s.rates.first ?? FrameRate(fps: 30))
             }
         }
-        return (first.fourcc, firstSize.width, firstSize.height, Int((firstSize.rates.first ?? 30).rounded()))
+        return (first.fourcc, firstSize.width, firstSize.height, firstSize.rates.first ?? FrameRate(fps: 30))
     }
 
     /// FFmpeg's name for a V4L2 FourCC (`-input_format`).
@@ -114,11 +108,14 @@ public struct DeviceProbe: Sendable, Equatable {
         }
     }
 
-    /// How FFmpeg reads this camera at its default mode.
+    /// How FFmpeg reads this camera at its default mode. A V4L2 device has one reader at a time.
     public func captureInput(path: String) -> CaptureInput? {
         guard let m = defaultMode else { return nil }
-        return CaptureInput(ffmpegArguments: ["-f", "v4l2", "-input_format", DeviceProbe.ffmpegInputFormat(m.fourcc),
-                                              "-video_size", "\(m.width)x\(m.height)", "-framerate", String(m.fps), "-i", path],
-                            resolution: "\(m.width)x\(m.height)", fps: m.fps)
+        let format = DeviceProbe.ffmpegInputFormat(m.fourcc)
+        let codec: VideoCodec = format == "mjpeg" ? .mjpeg : (format == "h264" ? .h264 : .raw)
+        return CaptureInput(ffmpegArguments: ["-f", "v4l2", "-input_format", format, "-video_size", "\(m.width)x\(m.height)",
+                                              "-framerate", m.rate.ffmpegRational, "-i", path],
+                            resolution: "\(m.width)x\(m.height)", frameRate: m.rate, codec: codec,
+                            pixelFormat: codec == .raw ? format : "", exclusive: true)
     }
 }

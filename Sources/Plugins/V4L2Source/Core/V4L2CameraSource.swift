@@ -24,6 +24,12 @@ public final class V4L2CameraSource: CameraSource {
     public let sourceName = "v4l2"
     let settings: V4L2Settings
     let logger: Logger
+    private let monitoring = Atomic<Bool>(false)
+
+    /// The discovery thread is running.
+    public var isDiscovering: Bool { monitoring.load(ordering: .relaxed) }
+    /// One camera per node index in the configured range.
+    public var maxCameras: Int? { settings.deviceRange.count }
 
     struct Node {
         var index: Int
@@ -105,6 +111,8 @@ public final class V4L2CameraSource: CameraSource {
     func path(_ index: Int) -> String { settings.devicesDir.hasSuffix("/") ? "\(settings.devicesDir)video\(index)" : "\(settings.devicesDir)/video\(index)" }
 
     func monitorLoop() {
+        monitoring.store(true, ordering: .relaxed)
+        defer { monitoring.store(false, ordering: .relaxed) }
         var udev: UdevWatch?
         var inotify: InotifyWatch?
         switch settings.discovery {
@@ -217,7 +225,7 @@ public final class V4L2CameraSource: CameraSource {
             let outcome = decide(&node, result)
             s.nodes[index] = node
             if case .report(let info, let change) = outcome {
-                logger.info("\(info.device) \(info.status.rawValue.lowercased()): \(info.name) \(info.resolution)@\(info.fps)\(info.errorMessage.isEmpty ? "" : " (\(info.errorMessage))")")
+                logger.info("\(info.device) \(info.status.rawValue.lowercased()): \(info.name) \(info.resolution)@\(info.frameRate?.description ?? "?")\(info.errorMessage.isEmpty ? "" : " (\(info.errorMessage))")")
                 emit(info, change, &s)  // under the lock: a concurrent unplug cannot overtake it
             }
             return outcome
@@ -245,7 +253,7 @@ public final class V4L2CameraSource: CameraSource {
                 node.probe = probe
                 let mode = probe.defaultMode
                 let info = CameraInfo(device: NodeNames.cameraID(index), status: .connected, name: probe.card,
-                                      resolution: mode.map { "\($0.width)x\($0.height)" } ?? "", fps: mode?.fps ?? 0,
+                                      resolution: mode.map { "\($0.width)x\($0.height)" } ?? "", frameRate: mode?.rate,
                                       driver: probe.driver, busInfo: probe.busInfo,
                                       stableID: UdevWatch.stableID(sysname: "video\(index)") ?? "bus:\(probe.busInfo)")
                 node.info = info
@@ -271,7 +279,7 @@ public final class V4L2CameraSource: CameraSource {
 
     /// The node's listing with a new status (a node never probed gets a minimal one).
     static func marked(_ node: Node, _ status: CameraStatus, _ message: String) -> CameraInfo {
-        var info = node.info ?? CameraInfo(device: NodeNames.cameraID(node.index), status: status, name: "video\(node.index)", resolution: "", fps: 0)
+        var info = node.info ?? CameraInfo(device: NodeNames.cameraID(node.index), status: status, name: "video\(node.index)", resolution: "", frameRate: nil)
         info.status = status
         info.errorMessage = message
         return info

@@ -1,4 +1,5 @@
 import CV4L2
+import PluginAPI
 import Glibc
 
 /// Why a node could not be probed.
@@ -66,8 +67,8 @@ public enum V4L2Device {
         return sizes
     }
 
-    static func enumerateRates(_ fd: Int32, _ pixelformat: UInt32, _ width: Int, _ height: Int) -> [Double] {
-        var rates: [Double] = []
+    static func enumerateRates(_ fd: Int32, _ pixelformat: UInt32, _ width: Int, _ height: Int) -> [FrameRate] {
+        var rates: [FrameRate] = []
         for index in 0..<64 {
             var fi = v4l2_frmivalenum()
             fi.index = UInt32(index)
@@ -76,10 +77,11 @@ public enum V4L2Device {
             fi.height = UInt32(height)
             guard xioctl(fd, CV4L2_VIDIOC_ENUM_FRAMEINTERVALS, &fi) == 0 else { break }
             let frac = fi.type == V4L2_FRMIVAL_TYPE_DISCRETE.rawValue ? fi.discrete : fi.stepwise.min
-            if frac.numerator > 0 { rates.append(Double(frac.denominator) / Double(frac.numerator)) }
+            // An interval of numerator/denominator seconds is denominator/numerator frames a second.
+            if let rate = FrameRate(Int(frac.denominator), Int(frac.numerator)), !rates.contains(rate) { rates.append(rate) }
             if fi.type != V4L2_FRMIVAL_TYPE_DISCRETE.rawValue { break }
         }
-        return rates.sorted(by: >)
+        return rates.sorted { $0.value > $1.value }
     }
 
     /// ioctl, retried on EINTR.

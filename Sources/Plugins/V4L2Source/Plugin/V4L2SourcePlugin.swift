@@ -12,7 +12,13 @@ import V4L2SourceCore
 final class V4L2SourcePlugin: Plugin {
     let info = PluginInfo(name: "v4l2_source", version: "1.0.0", summary: "V4L2 cameras with udev/inotify hot-plug")
 
+    func check(_ context: any PluginContext) async throws { _ = try V4L2SourcePlugin.settings(context) }
+
     func activate(_ context: any PluginContext) async throws -> PluginCapabilities {
+        PluginCapabilities(cameraSources: [V4L2CameraSource(settings: try V4L2SourcePlugin.settings(context), logger: context.logger)])
+    }
+
+    static func settings(_ context: any PluginContext) throws -> V4L2Settings {
         let c = context.config
         try c.rejectUnknownKeys(allowed: ["devices_dir", "device_range", "probe_timeout", "discovery", "rescan_interval"])
         var s = V4L2Settings()
@@ -23,14 +29,14 @@ final class V4L2SourcePlugin: Plugin {
             throw PluginConfigError(key: "device_range", problem: "expected FIRST-LAST such as 0-63, got '\(range)'")
         }
         s.deviceRange = bounds[0]...bounds[1]
-        s.probeTimeout = try c.configDouble("probe_timeout", default: 2, range: 0.05...60)
+        s.probeTimeout = try c.configSeconds("probe_timeout", default: 2, range: 0.05...60)
         let mode = try c.configString("discovery", default: "auto")
         guard let discovery = V4L2Settings.Discovery(rawValue: mode) else {
             throw PluginConfigError(key: "discovery", problem: "expected auto, udev, inotify or poll, got '\(mode)'")
         }
         s.discovery = discovery
-        s.rescanInterval = try c.configDouble("rescan_interval", default: 10, range: 0.1...3600)
-        return PluginCapabilities(cameraSources: [V4L2CameraSource(settings: s, logger: context.logger)])
+        s.rescanInterval = try c.configSeconds("rescan_interval", default: 10, range: 0.1...3600)
+        return s
     }
 
     func shutdown() async {}

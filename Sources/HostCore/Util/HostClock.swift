@@ -2,7 +2,7 @@ import Codecs
 import Glibc
 
 /// Time sources: a monotonic clock for durations and timeouts, wall time for clients.
-public enum Clock {
+public enum HostClock {
     /// Seconds on the monotonic clock (not affected by wall-clock changes).
     @inline(__always)
     public static func monotonic() -> Double {

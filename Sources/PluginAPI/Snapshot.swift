@@ -1,0 +1,77 @@
+/// An image format `take_snapshot` offers.
+public struct SnapshotFormat: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    enum Value: String, Sendable { case jpg, png }
+    let value: Value
+    init(_ value: Value) { self.value = value }
+    public init?(rawValue: String) {
+        guard let v = Value(rawValue: rawValue) else { return nil }
+        value = v
+    }
+    /// The contract's name, also the file extension.
+    public var rawValue: String { value.rawValue }
+    public var description: String { rawValue }
+    public static let jpg = SnapshotFormat(.jpg)
+    public static let png = SnapshotFormat(.png)
+}
+
+/// How a snapshot was taken, as the contract numbers it (`tier`).
+public struct SnapshotTier: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    enum Value: Int, Sendable { case stream = 1, startedStream = 2, direct = 3 }
+    let value: Value
+    init(_ value: Value) { self.value = value }
+    public init?(rawValue: Int) {
+        guard let v = Value(rawValue: rawValue) else { return nil }
+        value = v
+    }
+    public var rawValue: Int { value.rawValue }
+    public var description: String { "tier \(rawValue)" }
+    /// 1: a frame from the camera's published stream (or the frame cache kept from it).
+    public static let stream = SnapshotTier(.stream)
+    /// 2: the stream was started on demand for this snapshot, then a frame was taken from it.
+    public static let startedStream = SnapshotTier(.startedStream)
+    /// 3: captured directly from the camera's input (no media backend, or it is down).
+    public static let direct = SnapshotTier(.direct)
+}
+
+/// A snapshot to take. The capture engine chooses how (its tier policy) from what is given.
+public struct SnapshotRequest: Sendable {
+    public var device: String
+    /// How to read the camera directly; nil when the source cannot provide it now.
+    public var input: CaptureInput?
+    /// The camera's published stream; nil without a media backend.
+    public var stream: (any StreamSource)?
+    /// Where to write the image (in the storage provider's directory), extension included.
+    public var outputPath: String
+    public var format: SnapshotFormat
+    /// JPEG quality 1–100 (ignored for PNG); nil for the engine's configured default.
+    public var quality: Int?
+
+    public init(device: String, input: CaptureInput?, stream: (any StreamSource)?, outputPath: String,
+                format: SnapshotFormat, quality: Int?) {
+        self.device = device
+        self.input = input
+        self.stream = stream
+        self.outputPath = outputPath
+        self.format = format
+        self.quality = quality
+    }
+}
+
+/// What a snapshot produced.
+public struct SnapshotResult: Sendable, Equatable {
+    public var outputPath: String
+    public var fileSize: Int
+    public var tier: SnapshotTier
+    /// How old the frame was when written, in milliseconds.
+    public var frameAgeMs: Int
+    /// `WIDTHxHEIGHT` of the image, empty when unknown.
+    public var resolution: String
+
+    public init(outputPath: String, fileSize: Int, tier: SnapshotTier, frameAgeMs: Int, resolution: String) {
+        self.outputPath = outputPath
+        self.fileSize = fileSize
+        self.tier = tier
+        self.frameAgeMs = frameAgeMs
+        self.resolution = resolution
+    }
+}
