@@ -87,4 +87,10 @@ struct LogRateLimit {
         inWindow += 1
         return true
     }
+
+    /// The end of the output: reports what the last window dropped.
+    mutating func finish(summary: (Int) -> Void) {
+        if suppressed > 0 { summary(suppressed) }
+        suppressed = 0
+    }
 }

@@ -361,6 +361,7 @@ private final class Supervised {
     func finish(_ termination: ProcessExit.Termination, now: Double) -> ProcessExit {
         closePipe(.stdout)
         closePipe(.stderr)
+        rate.finish { n in logger.log(spec.stderrLevel, "\(spec.label): \(n) more output lines not logged") }
         if stdin >= 0 { close(stdin) }
         stdin = -1
         if pidfd >= 0 { close(pidfd) }

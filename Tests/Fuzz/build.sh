@@ -8,7 +8,7 @@ src="$here/../../Sources"
 bin="$here/bin"
 mods="$bin/modules"
 mkdir -p "$mods"
-flags=(-swift-version 6 -parse-as-library -O -sanitize=fuzzer,address -I "$mods" -I "$src/CSystem/COpenSSL")
+flags=(-swift-version 6 -parse-as-library -O -sanitize=fuzzer,address -I "$mods" -I "$src/CSystem/COpenSSL" -I "$src/PluginAPI/CSupport")
 
 module() { # name dir
     local name="$1" dir="$2"

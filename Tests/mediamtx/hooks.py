@@ -205,9 +205,9 @@ class Cmd:
         self._finish(run, run.proc.returncode)
 
     def _finish(self, run, code):
-        run.exit_code = code
+        run.orphans = _group_members(run.pid)   # before exit_code: "running" turns false last
         run.ended = time.time()
-        run.orphans = _group_members(run.pid)
+        run.exit_code = code
         self.registry.log.write("[path %s] %s command (pid %d) exited with code %s%s" % (
             self.path, self.kind, run.pid, code,
             (" leaving group members %s" % run.orphans) if run.orphans else ""))

@@ -113,18 +113,15 @@ class PathManager:
             env["G%d" % i] = group
         return env
 
-    def _cmd(self, p, kind, env, restart=False):
-        cmdstr = p.conf[kind]
-        cmd = Cmd(self.registry, p.name, kind, cmdstr, env, restart=restart)
-        cmd.start()
-        return cmd
-
-    def _hook_pair(self, p, start_key, stop_key, env, reason_arg=False):
-        """Start p.conf[start_key] (restartable); return the closer that stops it and runs stop_key."""
+    def _hook_pair(self, p, start_key, stop_key, env):
+        """Start p.conf[start_key] (with its ...Restart flag); return the closer that stops it and then
+        launches p.conf[stop_key] once (hooks.OnInit / OnDemand / OnAvailable / OnOnline / OnRead)."""
         cmd = None
         if p.conf[start_key]:
             self.log.write("[path %s] %s command started" % (p.name, start_key))
-            cmd = self._cmd(p, start_key, env, restart=p.conf.get(start_key + "Restart", False))
+            cmd = Cmd(self.registry, p.name, start_key, p.conf[start_key], env,
+                      restart=p.conf.get(start_key + "Restart", False))
+            cmd.start()
         stop_cmdstr = p.conf[stop_key] if stop_key else ""
 
         def closer(reason=None):

@@ -327,7 +327,6 @@ class Relay:
         except Refusal as e:
             self.log.write("[RTSP] DESCRIBE /%s refused (%d): %s" % (name, e.status, e.reason))
             return STATUS[e.status]
-        self._factory(name, record=False)
         return GstRtsp.RTSPStatusCode.OK
 
     def _pre_setup(self, client, ctx, reader):
@@ -339,7 +338,6 @@ class Relay:
         except Refusal as e:
             self.log.write("[RTSP] SETUP /%s refused (%d): %s" % (name, e.status, e.reason))
             return STATUS[e.status]
-        self._factory(name, record=False)
         with self.lock:
             reader.name = name
         return GstRtsp.RTSPStatusCode.OK
