@@ -1,12 +1,12 @@
 # camera-service. `make run` and `make test` install what is missing first.
 FUZZ_SECONDS ?= 10
 
-.PHONY: run test build release deps test-deps unit integration fake-v4l2 fuzz bench clean
+.PHONY: run test build release deps test-deps unit abi integration fake-v4l2 fuzz bench clean
 
 run: release
 	scripts/run.sh
 
-test: test-deps build unit integration fake-v4l2 fuzz
+test: test-deps build unit abi integration fake-v4l2 fuzz
 
 deps:
 	scripts/install-deps.sh run
@@ -23,8 +23,12 @@ release: deps
 unit: build
 	swift test
 
+# PluginAPI's ABI against the committed baseline (scripts/check-abi.sh --update refreshes it).
+abi: build
+	scripts/check-abi.sh
+
 integration: build
-	.venv/bin/python -m pytest -q Tests/integration
+	.venv/bin/python -m pytest -q Tests/integration Tests/mediamtx
 
 fake-v4l2:
 	FAKE_V4L2_REQUIRE_PEERS=1 $(MAKE) -C Tests/FakeV4L2 check

@@ -9,6 +9,8 @@ what="${1:-run}"
 packages=(pkg-config libyaml-dev libssl-dev libudev-dev libv4l-dev linux-libc-dev gcc binutils ffmpeg curl openssl)
 if [ "$what" = test ]; then
     packages+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good v4l-utils)
+    # The MediaMTX stand-in (Tests/mediamtx): GStreamer's RTSP server through Debian's python3-gi.
+    packages+=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-bad)
     # Python may come from elsewhere (e.g. pyenv): only ask apt when no usable one is there.
     python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3 python3-venv)
 fi
