@@ -27,8 +27,10 @@ unit: build
 abi: build
 	scripts/check-abi.sh
 
+# Two runs: each directory has its own conftest.py.
 integration: build
-	.venv/bin/python -m pytest -q Tests/integration Tests/mediamtx
+	.venv/bin/python -m pytest -q Tests/integration
+	.venv/bin/python -m pytest -q Tests/mediamtx
 
 fake-v4l2:
 	FAKE_V4L2_REQUIRE_PEERS=1 $(MAKE) -C Tests/FakeV4L2 check

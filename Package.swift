@@ -10,8 +10,8 @@ let api: Target.Dependency = .product(name: "PluginAPI", package: "PluginAPI")
 /// (Sources/Plugins/<Name>/Plugin) over an optional self-contained core
 /// (Sources/Plugins/<Name>/Core, target <Name>Core) that tests can use directly.
 let plugins: [(name: String, core: [Target.Dependency]?, deps: [Target.Dependency])] = [
-    ("V4L2Source", ["CV4L2", "CUdev"], []),
-    ("MediaMTXBackend", nil, []),
+    ("V4L2Source", ["CV4L2", "CUdev", "Codecs"], []),
+    ("MediaMTXBackend", ["Codecs"], []),
     ("FFmpegCapture", nil, []),
     ("JWTAuth", ["Codecs"], ["Codecs"]),
     ("FileStore", nil, []),
@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(name: "Host", dependencies: ["HostCore", api]),
         .testTarget(name: "WireProtocolsTests", dependencies: ["WireProtocols", "Codecs", api]),
         .testTarget(name: "HostCoreTests", dependencies: ["HostCore", "WireProtocols", api]),
-        .testTarget(name: "PluginCoreTests", dependencies: ["JWTAuthCore", "V4L2SourceCore", api]),
+        .testTarget(name: "PluginCoreTests", dependencies: ["JWTAuthCore", "V4L2SourceCore", "MediaMTXBackendCore", api]),
         .testTarget(name: "PluginAPITests", dependencies: [api]),
     ] + pluginTargets
 )

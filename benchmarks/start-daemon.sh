@@ -10,10 +10,12 @@ port="${1:?usage: start-daemon.sh PORT}"
 bin="${CAMERA_SERVICE_BIN:-$here/../.build/release/camera-service}"
 dir="$(mktemp -d /tmp/camera-service-bench.XXXXXX)"
 cat > "$dir/config.yaml" <<YAML
-server: {host: 127.0.0.1, port: $port, max_connections: 20000}
+# Throughput runs from one address, not limit tests: lift the per-address cap (default 64),
+# the unauthenticated budget (connections open before they authenticate) and the
+# per-connection rate limit (default 100/s).
+server: {host: 127.0.0.1, port: $port, max_connections: 20000, max_connections_per_ip: 20000}
 logging: {level: warning}
-# Throughput runs, not limit tests: lift the per-connection rate limit (default 100/s).
-security: {rate_limit: {requests_per_second: 1000000000, burst: 1000000000}}
+security: {rate_limit: {requests_per_second: 1000000000, burst: 1000000000}, unauthenticated_connection_share: 1}
 YAML
 cat > "$dir/plugins.yaml" <<YAML
 plugins:

@@ -9,6 +9,14 @@ public enum Timestamp {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// Seconds on the monotonic clock (durations and deadlines; not affected by clock changes).
+    @inlinable
+    public static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// RFC 3339 in UTC: `2026-11-21T09:42:57.123Z`, or without the fraction.
     public static func rfc3339(_ t: Double, milliseconds: Bool = true) -> String {
         // Clamp to years 0001…9999: client-supplied times (JWT exp) must never trap a conversion.

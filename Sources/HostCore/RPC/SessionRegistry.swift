@@ -52,15 +52,16 @@ public final class SessionRegistry: Sendable {
         let now = HostClock.monotonic()
         let perMethod = limits.methods[method]
         return sessions.withLock { table in
-            guard let s = table[id] else { return .admitted(nil, CallOrigin(remoteHost: "-", requestHost: nil)) }
+            // Field by field, in place: the session is not copied per request.
+            guard table[id] != nil else { return .admitted(nil, CallOrigin(remoteHost: "-", requestHost: nil)) }
             if let wait = table[id]?.bucket.take(now: now) { return .limited(retryAfterMs: wait) }
             if let rate = perMethod {
-                var b = s.methodBuckets[method] ?? TokenBucket(rate: rate, burst: max(1, rate), now: now)
+                var b = table[id]?.methodBuckets[method] ?? TokenBucket(rate: rate, burst: max(1, rate), now: now)
                 let wait = b.take(now: now)
                 table[id]?.methodBuckets[method] = b
                 if let wait { return .limited(retryAfterMs: wait) }
             }
-            return .admitted(s.principal, s.origin)
+            return .admitted(table[id]?.principal, table[id]?.origin ?? CallOrigin(remoteHost: "-", requestHost: nil))
         }
     }
 

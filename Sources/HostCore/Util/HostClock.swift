@@ -1,15 +1,10 @@
 import Codecs
-import Glibc
 
 /// Time sources: a monotonic clock for durations and timeouts, wall time for clients.
 public enum HostClock {
     /// Seconds on the monotonic clock (not affected by wall-clock changes).
     @inline(__always)
-    public static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    public static func monotonic() -> Double { Timestamp.monotonic() }
 
     /// Seconds since the Unix epoch.
     @inline(__always)

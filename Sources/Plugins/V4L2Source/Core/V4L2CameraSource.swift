@@ -1,3 +1,4 @@
+import Codecs
 import Glibc
 import PluginAPI
 import Synchronization
@@ -328,11 +329,7 @@ public final class V4L2CameraSource: CameraSource {
     }
 }
 
-func monotonic() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
+func monotonic() -> Double { Timestamp.monotonic() }
 
 /// Directory listing without Foundation.
 enum FileSystem {
