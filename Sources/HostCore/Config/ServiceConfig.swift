@@ -17,6 +17,8 @@ public struct ServiceConfig: Sendable {
         public var shutdownTimeout = 5.0
         public var tlsCertFile: String?
         public var tlsKeyFile: String?
+        /// The web console's files (absolute); empty: no console.
+        public var consoleDir = "console"
     }
     public struct Plugins: Sendable {
         public var file = "plugins.yaml"
@@ -74,6 +76,8 @@ public struct ServiceConfig: Sendable {
         c.server.requestTimeout = try s.seconds("request_timeout", default: c.server.requestTimeout, range: 0.1...3600)
         c.server.idleTimeout = try s.seconds("idle_timeout", default: c.server.idleTimeout, range: 1...86400)
         c.server.shutdownTimeout = try s.seconds("shutdown_timeout", default: c.server.shutdownTimeout, range: 0...600)
+        let console = try s.string("console_dir", default: c.server.consoleDir)
+        c.server.consoleDir = console.isEmpty ? "" : FileIO.resolve(console, against: FileIO.dirname(source))
         var tls = try s.section("tls")
         c.server.tlsCertFile = try tls.optionalString("cert_file")
         c.server.tlsKeyFile = try tls.optionalString("key_file")

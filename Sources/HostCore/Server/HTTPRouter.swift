@@ -31,9 +31,14 @@ public final class HTTPRouter: Sendable {
     /// Adds a route; a path already served (or a prefix overlapping another) is refused.
     public func add(_ route: HTTPRoute) throws(HTTPRouteError) { try addAll([route]) }
 
-    /// A host route on an exact path.
+    /// A host route: an exact path, or a prefix when it ends in `/` (`/` itself is exact).
     public func add(_ path: String, role: Role? = nil, summary: String = "", _ implementation: HTTPRouteImplementation) {
-        try? add(HTTPRoute(path: path, isPrefix: path.hasSuffix("/"), minimumRole: role, owner: "core", summary: summary, implementation: implementation))
+        do {
+            try add(HTTPRoute(path: path, isPrefix: path.count > 1 && path.hasSuffix("/"), minimumRole: role, owner: "core", summary: summary,
+                              implementation: implementation))
+        } catch {
+            assertionFailure("host routes clash: \(error)")  // the host's own table: a programming error
+        }
     }
 
     /// The route for a request path: an exact match, else the longest prefix.
