@@ -12,7 +12,7 @@ let api: Target.Dependency = .product(name: "PluginAPI", package: "PluginAPI")
 let plugins: [(name: String, core: [Target.Dependency]?, deps: [Target.Dependency])] = [
     ("V4L2Source", ["CV4L2", "CUdev", "Codecs"], []),
     ("MediaMTXBackend", ["Codecs"], []),
-    ("FFmpegCapture", nil, []),
+    ("FFmpegCapture", ["Codecs"], []),
     ("JWTAuth", ["Codecs"], ["Codecs"]),
     ("FileStore", nil, []),
     ("TestPatternSource", nil, []),
@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(name: "Host", dependencies: ["HostCore", api]),
         .testTarget(name: "WireProtocolsTests", dependencies: ["WireProtocols", "Codecs", api]),
         .testTarget(name: "HostCoreTests", dependencies: ["HostCore", "WireProtocols", api]),
-        .testTarget(name: "PluginCoreTests", dependencies: ["JWTAuthCore", "V4L2SourceCore", "MediaMTXBackendCore", api]),
+        .testTarget(name: "PluginCoreTests", dependencies: ["JWTAuthCore", "V4L2SourceCore", "MediaMTXBackendCore", "FFmpegCaptureCore", api]),
         .testTarget(name: "PluginAPITests", dependencies: [api]),
     ] + pluginTargets
 )

@@ -15,7 +15,7 @@ swiftc_plugin() { # name source [extra flags...]
     swiftc -swift-version 6 -parse-as-library -emit-library -module-name "$name" "$src" \
         -I "$build/Modules" -L "$build" -lPluginAPI -Xlinker -rpath -Xlinker "$build" "$@" -o "$out/lib$name.so"
 }
-for f in WrongVersion WrongType FailingActivation DuplicateMethod EventSource SDKFeatures; do
+for f in WrongVersion WrongType FailingActivation DuplicateMethod EventSource SDKFeatures DirStorage; do
     swiftc_plugin "Fixture$f" "$here/Plugins/$f.swift"
 done
 

@@ -1,0 +1,353 @@
+"""The capture engine through the running daemon: tiered snapshots (direct without a media
+backend; started-stream and stream with the MediaMTX stand-in; the frame cache), recordings in
+segments (duration, formats, no gap or overlap), and every fault of the capture issue leaving
+a playable file, a notification naming the cause, and no orphaned FFmpeg. Files go to a fixture
+storage provider here (the FileStore tests cover the store itself)."""
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from client import Client
+from conftest import DEFAULT_PLUGINS, REPO, make_token
+
+sys.path.insert(0, str(REPO / "Tests" / "mediamtx"))
+import mtx_server  # noqa: E402
+
+CAMERA = {"name": "cam0", "resolution": "320x240", "fps": 15, "pattern": "testsrc"}
+
+
+def pattern(*cams):
+    return {"name": "test_pattern_source", "library": "TestPatternSource", "config": {"cameras": list(cams or [CAMERA])}}
+
+
+def capture(**config):
+    # The stand-in's relay is slower than MediaMTX to serve a new reader: generous stream timeouts.
+    base = {"segment_duration": 2, "progress_interval": 0.5, "recording_start_timeout": 15, "stream_snapshot_timeout": 8}
+    base.update(config)
+    return {"name": "ffmpeg_capture", "library": "FFmpegCapture", "config": base}
+
+
+def storage(fixtures, root):
+    return {"name": "fixture_storage", "library": str(fixtures / "libFixtureDirStorage.so"), "config": {"root": str(root)}}
+
+
+def backend(mtx):
+    return {"name": "mediamtx_backend", "library": "MediaMTXBackend",
+            "config": {"api_url": f"http://127.0.0.1:{mtx.api_port}", "rtsp_port": mtx.rtsp_port, "health_interval": 0.3,
+                       "request_timeout": 0.5, "start_timeout": 15, "max_backoff": 1, "failure_threshold": 2}}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def direct(daemon_factory, fixtures, store):
+    """Test-pattern camera, capture engine, fixture storage, no media backend: tier 3."""
+    return daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), capture(), storage(fixtures, store)]).start()
+
+
+@pytest.fixture
+def mtx(tmp_path):
+    m = mtx_server.MediaMTX(tmp_path / "mtx").start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def streamed(daemon_factory, fixtures, store, mtx):
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), backend(mtx), capture(), storage(fixtures, store)]).start()
+    d.mtx = mtx
+    return d
+
+
+def probe(path):
+    r = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_entries", "format=start_time,duration,format_name:stream=codec_name,width,height,nb_read_packets",
+                        "-of", "json", str(path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, (path, r.stderr)
+    return json.loads(r.stdout)
+
+
+def packet_span(path):
+    """(first packet's time, last packet's end, packets) of a file's video stream."""
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)],
+                       capture_output=True, text=True, timeout=30)
+    rows = [tuple(float(x) for x in line.split(",")[:2]) for line in r.stdout.split() if line]
+    rows.sort()
+    return rows[0][0], rows[-1][0] + rows[-1][1], len(rows)
+
+
+def ffmpeg_children(daemon):
+    r = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(daemon.proc.pid)], capture_output=True, text=True)
+    return [l for l in r.stdout.splitlines() if "ffmpeg" in l]
+
+
+def recording_files(store, device="test_cam0"):
+    d = store / "recordings" / device
+    return sorted(p for p in d.iterdir() if not p.name.startswith(".")) if d.exists() else []
+
+
+async def until_note(c, method, timeout=20, **match):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = await c.note(max(0.1, deadline - time.monotonic()))
+        if n.get("method") == method and all(n["params"].get(k) == v for k, v in match.items()):
+            return n
+    raise AssertionError(f"no {method} {match}")
+
+
+# ---------------------------------------------------------------------------------- snapshots
+
+def test_direct_snapshots_without_a_media_backend(direct, store):
+    async def go():
+        op = await Client.open(direct.url, "operator")
+        await op.call("subscribe_events", {"topics": ["snapshot.taken"]})
+        jpg = (await op.call("take_snapshot", {"device": "test_cam0"}))["result"]
+        note = await op.note(5)
+        png = (await op.call("take_snapshot", {"device": "test_cam0", "format": "png", "filename": "front"}))["result"]
+        low = (await op.call("take_snapshot", {"device": "test_cam0", "quality": 5}))["result"]
+        high = (await op.call("take_snapshot", {"device": "test_cam0", "quality": 100}))["result"]
+        again = await op.call("take_snapshot", {"device": "test_cam0", "format": "png", "filename": "front.png"})
+        bad = await op.call("take_snapshot", {"device": "test_cam0", "filename": "../escape"})
+        unknown = await op.call("take_snapshot", {"device": "no_such_cam"})
+        viewer = await Client.open(direct.url, "viewer")
+        denied = await viewer.call("take_snapshot", {"device": "test_cam0"})
+        return jpg, note, png, low, high, again, bad, unknown, denied
+    jpg, note, png, low, high, again, bad, unknown, denied = asyncio.run(go())
+    assert jpg["status"] == "SUCCESS" and jpg["tier"] == 3 and jpg["frame_age_ms"] >= 0 and jpg["resolution"] == "320x240"
+    name = jpg["filename"]
+    assert name.startswith("test_cam0_") and name.endswith(".jpg") and jpg["file_path"] == str(store / "snapshots" / "test_cam0" / name)
+    assert probe(jpg["file_path"])["streams"][0]["codec_name"] == "mjpeg" and os.path.getsize(jpg["file_path"]) == jpg["file_size"]
+    assert note["method"] == "snapshot.taken" and note["params"]["filename"] == name and note["params"]["tier"] == 3
+    assert png["filename"] == "front.png" and probe(png["file_path"])["streams"][0]["codec_name"] == "png"
+    assert low["file_size"] < high["file_size"]  # quality honoured
+    assert again["error"]["code"] == -32020 and again["error"]["data"]["state"] == "exists"
+    assert bad["error"]["code"] == -32602 and bad["error"]["data"]["rule"] == "unsafe_name"
+    assert unknown["error"]["code"] == -32010
+    assert denied["error"]["code"] == -32002
+    assert not list((store / "snapshots" / "test_cam0").glob(".*"))  # no part files left
+
+
+def test_snapshot_tiers_with_a_media_backend_and_the_cache(streamed):
+    async def go():
+        op = await Client.open(streamed.url, "operator")
+        first = (await op.call("take_snapshot", {"device": "test_cam0"}))["result"]  # stream not up: started (tier 2)
+        times, results = [], []
+        for _ in range(5):
+            t0 = time.monotonic()
+            results.append((await op.call("take_snapshot", {"device": "test_cam0"}))["result"])
+            times.append(time.monotonic() - t0)
+        png = (await op.call("take_snapshot", {"device": "test_cam0", "format": "png"}))["result"]
+        return first, results, times, png
+    first, results, times, png = asyncio.run(go())
+    assert first["tier"] == 2 and first["resolution"] == "320x240"
+    # The stream is up now and the frame cache holds its latest frame: tier 1, from memory.
+    assert all(r["tier"] == 1 for r in results)
+    assert all(0 <= r["frame_age_ms"] < 2500 for r in results)
+    assert sorted(times)[2] < 0.5, times  # served from memory, not by a new reader waiting for a keyframe
+    assert png["tier"] == 1 and probe(png["file_path"])["streams"][0]["codec_name"] == "png"
+    # One reader of the device only: the publisher MediaMTX runs (the cache reads the stream).
+    hooks = json.loads(streamed.mtx.request("GET", "/_stub/hooks")[2])
+    assert len([h for h in hooks if h["kind"] == "runOnDemand" and h["running"]]) == 1
+
+
+def test_uncached_tier_one(daemon_factory, fixtures, store, mtx):
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), backend(mtx), capture(snapshot_cache=False), storage(fixtures, store)]).start()
+
+    async def go():
+        op = await Client.open(d.url, "operator")
+        await op.call("start_streaming", {"device": "test_cam0"})
+        return [(await op.call("take_snapshot", {"device": "test_cam0"}))["result"] for _ in range(2)]
+    shots = asyncio.run(go())
+    assert [s["tier"] for s in shots] == [1, 1] and all(probe(s["file_path"])["streams"][0]["width"] == 320 for s in shots)
+
+
+def test_snapshots_wait_their_turn(daemon_factory, fixtures, store):
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), capture(max_concurrent_snapshots=1, direct_snapshot_timeout=20),
+                                storage(fixtures, store)]).start()
+
+    async def go():
+        clients = [await Client.open(d.url, "operator") for _ in range(3)]
+        return await asyncio.gather(*(c.call("take_snapshot", {"device": "test_cam0"}) for c in clients))
+    replies = asyncio.run(go())
+    assert all(r["result"]["tier"] == 3 for r in replies), replies
+    # When the turn does not come within the timeout, the request says why.
+    d2 = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), capture(max_concurrent_snapshots=1, direct_snapshot_timeout=0.3, direct_skip_frames=30),
+                                 storage(fixtures, store)]).start()
+
+    async def crowd():
+        clients = [await Client.open(d2.url, "operator") for _ in range(3)]
+        return await asyncio.gather(*(c.call("take_snapshot", {"device": "test_cam0"}) for c in clients))
+    replies = asyncio.run(crowd())
+    errors = [r["error"] for r in replies if "error" in r]
+    assert errors and all(e["code"] == -32050 for e in errors)
+    assert any("already running" in e["data"]["detail"] or "no frame within" in e["data"]["detail"] for e in errors)
+
+
+# --------------------------------------------------------------------------------- recordings
+
+def test_recording_in_segments_with_a_duration(direct, store):
+    async def go():
+        op = await Client.open(direct.url, "operator")
+        await op.call("subscribe_events", {"topics": ["recording.start", "recording.stop", "recording.progress"]})
+        started = (await op.call("start_recording", {"device": "test_cam0", "duration": 5, "format": "mkv"}))["result"]
+        twice = await op.call("start_recording", {"device": "test_cam0"})
+        legacy_start = await until_note(op, "recording_status_update", status="STARTED")
+        progress = await until_note(op, "recording.progress")
+        stop = await until_note(op, "recording.stop", timeout=30)
+        legacy_stop = await until_note(op, "recording_status_update", status="STOPPED")
+        idle = await op.call("stop_recording", {"device": "test_cam0"})
+        notes = (await op.call("fixture_storage.notes"))["result"]
+        return started, twice, legacy_start, progress, stop, legacy_stop, idle, notes
+    started, twice, legacy_start, progress, stop, legacy_stop, idle, notes = asyncio.run(go())
+    assert started["status"] == "RECORDING" and started["format"] == "mkv" and started["duration"] == 5
+    assert twice["error"]["code"] == -32020 and twice["error"]["data"]["state"] == "RECORDING"
+    assert legacy_start["params"]["filename"] == started["filename"]
+    assert progress["params"]["bytes"] > 0 and progress["params"]["current_file"].endswith(".mkv")
+    assert stop["params"]["cause"] == "duration_reached" and stop["params"]["status"] == "STOPPED"
+    assert legacy_stop["params"]["cause"] == "duration_reached"
+    assert idle["error"]["code"] == -32020 and idle["error"]["data"]["state"] == "IDLE"
+    files = recording_files(store)
+    assert [f.name for f in files] == stop["params"]["files"] and len(files) == 3
+    spans = [packet_span(f) for f in files]
+    # Consecutive segments: each starts where the one before ended (Matroska keeps the stream's
+    # timestamps); together exactly the 5 s, every frame once.
+    for (_, end, _), (start, _, _) in zip(spans, spans[1:]):
+        assert abs(end - start) < 0.5 / 15, spans
+    assert abs(spans[-1][1] - spans[0][0] - 5) < 0.1 and sum(n for _, _, n in spans) == 5 * 15, spans
+    # The storage provider was told which files were being written, then complete.
+    paths = [str(f) for f in files]
+    assert [n["path"] for n in notes if n["event"] == "started"] == paths
+    assert set(paths) <= {n["path"] for n in notes if n["event"] == "finished"}
+
+
+@pytest.mark.parametrize("fmt", ["fmp4", "mp4"])
+def test_mp4_formats(direct, store, fmt):
+    async def go():
+        op = await Client.open(direct.url, "operator")
+        await op.call("start_recording", {"device": "test_cam0", "format": fmt})
+        await asyncio.sleep(3)
+        return (await op.call("stop_recording", {"device": "test_cam0"}))["result"]
+    stopped = asyncio.run(go())
+    assert stopped["status"] == "STOPPED" and stopped["format"] == fmt and stopped["file_size"] > 0
+    files = recording_files(store)
+    assert len(files) >= 1 and all(f.suffix == ".mp4" for f in files)
+    data = files[0].read_bytes()
+    moov, mdat, moof = data.find(b"moov"), data.find(b"mdat"), data.find(b"moof")
+    if fmt == "fmp4":
+        assert moof > 0  # fragmented: playable while it is written
+    else:
+        assert moof == -1 and 0 < moov < mdat  # progressive, index first (faststart)
+    assert all(probe(f)["streams"][0]["codec_name"] == "h264" for f in files)
+
+
+# --------------------------------------------------------------------------------------- faults
+
+def test_ffmpeg_killed_mid_recording(direct, store):
+    async def go():
+        op = await Client.open(direct.url, "operator")
+        await op.call("subscribe_events", {"topics": ["recording.stop", "recording.error"]})
+        await op.call("start_recording", {"device": "test_cam0", "format": "mkv"})
+        await asyncio.sleep(3)
+        pids = [int(l.split()[0]) for l in ffmpeg_children(direct) if "segment" in l]
+        assert len(pids) == 1
+        os.kill(pids[0], signal.SIGKILL)
+        return await until_note(op, "recording.error"), await until_note(op, "recording_status_update", status="ERROR")
+    error, legacy = asyncio.run(go())
+    assert error["params"]["cause"] == "process_failed" and "signal 9" in error["params"]["detail"]
+    assert legacy["params"]["cause"] == "process_failed"
+    for f in recording_files(store):
+        p = probe(f)
+        assert int(p["streams"][0]["nb_read_packets"]) > 0 and float(p["format"]["duration"]) > 0  # repaired index: a duration again
+    assert ffmpeg_children(direct) == []
+
+
+def test_sigterm_ends_the_recording_cleanly_and_says_so(direct, store):
+    async def go():
+        op = await Client.open(direct.url, "operator")
+        await op.call("start_recording", {"device": "test_cam0", "format": "fmp4"})
+        await asyncio.sleep(2.5)
+        direct.proc.send_signal(signal.SIGTERM)
+        return await until_note(op, "recording_status_update", status="STOPPED")
+    legacy = asyncio.run(go())
+    assert legacy["params"]["cause"] == "shutdown"
+    assert direct.wait_exit() == 0
+    files = recording_files(store)
+    assert files and all(int(probe(f)["streams"][0]["nb_read_packets"]) > 0 for f in files)
+    out = subprocess.run(["pgrep", "-f", str(store)], capture_output=True, text=True).stdout
+    assert out.strip() == ""  # no FFmpeg left writing into the store
+
+
+def test_storage_full_refuses_and_ends_recordings(direct, store):
+    async def go():
+        op = await Client.open(direct.url, "operator")
+        await op.call("subscribe_events", {"topics": ["storage.warning", "recording.stop"]})
+        await op.call("start_recording", {"device": "test_cam0"})
+        await asyncio.sleep(2)
+        await op.call("fixture_storage.set_level", {"level": "critical", "usage": 95})
+        warning = await until_note(op, "storage.warning")
+        stop = await until_note(op, "recording.stop")
+        refused = await op.call("start_recording", {"device": "test_cam0"})
+        snapshot = await op.call("take_snapshot", {"device": "test_cam0"})
+        return warning, stop, refused, snapshot
+    warning, stop, refused, snapshot = asyncio.run(go())
+    assert warning["params"]["level"] == "critical" and warning["params"]["critical_space_warning"] is True
+    assert stop["params"]["cause"] == "storage_full" and stop["params"]["status"] == "ERROR"
+    assert refused["error"]["code"] == -32060 and refused["error"]["data"]["usage_percentage"] == 95
+    assert snapshot["error"]["code"] == -32060
+    assert all(int(probe(f)["streams"][0]["nb_read_packets"]) > 0 for f in recording_files(store))
+
+
+def test_media_backend_failing_mid_recording(streamed, store):
+    mtx = streamed.mtx
+
+    async def go():
+        op = await Client.open(streamed.url, "operator")
+        await op.call("subscribe_events", {"topics": ["recording.stop"]})
+        started = (await op.call("start_recording", {"device": "test_cam0", "format": "fmp4"}))["result"]
+        await asyncio.sleep(3)
+        mtx.proc.send_signal(signal.SIGKILL)
+        mtx.proc.wait()
+        subprocess.run(["pkill", "-f", f"rtsp://127.0.0.1:{mtx.publish_port}/"], capture_output=True)  # its publisher goes with it
+        return started, await until_note(op, "recording.stop", timeout=30)
+    started, stop = asyncio.run(go())
+    assert stop["params"]["cause"] == "media_backend_failed" and stop["params"]["status"] == "ERROR"
+    files = recording_files(store)
+    assert files and all(probe(f)["streams"][0]["codec_name"] == "h264" for f in files)
+    assert ffmpeg_children(streamed) == [] or all("keeper" not in l and "segment" not in l for l in ffmpeg_children(streamed))
+
+
+FAKE = REPO / "Tests" / "FakeV4L2"
+UVC = "card=HD USB Camera\nformats=YUYV:320x240@15\n"
+
+
+def test_camera_unplugged_mid_recording(daemon_factory, fixtures, store, tmp_path):
+    subprocess.run(["make", "-s", "-C", str(FAKE)], check=True, capture_output=True)
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    (dev / "video0").write_text(UVC)
+    plugins = [DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source", "config": {"devices_dir": str(dev), "discovery": "inotify"}},
+               capture(), storage(fixtures, store)]
+    d = daemon_factory(plugins=plugins, env={"LD_PRELOAD": str(FAKE / "libfakev4l2.so"), "FAKE_V4L2_DIR": str(dev)}).start()
+
+    async def go():
+        op = await Client.open(d.url, "operator")
+        await op.call("subscribe_events", {"topics": ["recording.stop"]})
+        started = (await op.call("start_recording", {"device": "camera0", "format": "mkv"}))
+        assert "result" in started, started
+        await asyncio.sleep(3)
+        os.unlink(dev / "video0")
+        return await until_note(op, "recording.stop", timeout=30)
+    stop = asyncio.run(go())
+    assert stop["params"]["cause"] == "camera_disconnected" and stop["params"]["status"] == "ERROR"
+    files = recording_files(store, "camera0")
+    assert files and all(int(probe(f)["streams"][0]["nb_read_packets"]) > 0 for f in files)
+    assert ffmpeg_children(d) == []
