@@ -99,9 +99,14 @@ struct AdmissionControl {
         if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
             return bytes[12..<16].map(String.init).joined(separator: ".")
         }
-        let hex = "0123456789abcdef".map { $0 }
+        return prefix64(bytes)
+    }
+
+    /// `2001:0db8:0001:0002::/64` from an IPv6 address's 16 bytes.
+    static func prefix64(_ bytes: [UInt8]) -> String {
+        let hex = Array("0123456789abcdef")
         var out = ""
-        for (i, b) in bytes[0..<8].enumerated() {
+        for (i, b) in bytes.prefix(8).enumerated() {
             if i > 0 && i % 2 == 0 { out += ":" }
             out.append(hex[Int(b >> 4)])
             out.append(hex[Int(b & 15)])

@@ -29,8 +29,8 @@ extension NetworkServer {
                 continue
             }
             Sockets.setNoDelay(fd)
-            let peer = Sockets.describe(&addr)
-            let key = AdmissionControl.addressKey(peer.host)
+            let described = Sockets.describe(&addr)
+            let peer = (host: described.host, port: described.port), key = described.key
             let now = HostClock.monotonic()
             let decision: AdmissionControl.Decision = draining ? .refuse(.shuttingDown) : admission.decide(address: key)
             switch decision {
@@ -92,7 +92,7 @@ extension NetworkServer {
         c.wasRefused = true
         guard register(c) else { return }
         refusingCount += 1
-        append(c, NetworkServer.refusal(reason, settings).serialize(keepAlive: false))
+        append(c, refusals[reason] ?? NetworkServer.refusal(reason, settings).serialize(keepAlive: false))
         flush(c)
     }
 

@@ -26,6 +26,8 @@ final class NetworkServer {
     var liveCount = 0
     var nextID: UInt64 = 1
     var admission: AdmissionControl
+    /// The 503 each refusal sends, serialized once.
+    let refusals: [RefusalReason: [UInt8]]
     /// Connections refused at admission that are still getting their 503 out.
     var refusingCount = 0
     /// When a refusal was last logged per address (one line per second per address).
@@ -45,9 +47,10 @@ final class NetworkServer {
     static let maxPendingCalls = 256
     /// Pipelined HTTP bytes buffered behind a request still being answered.
     static let maxPipelinedBytes = 64 * 1024
-    /// Refused connections that may be finishing their 503 at once; beyond, new ones are
-    /// closed at once (a flood must not use up the file descriptors).
-    static let maxRefusing = 512
+    /// Refused connections that may be finishing their 503 at once (each for at most
+    /// ``ConnectionLifecycle/refusalTime``); beyond, new ones are closed at once, so a flood
+    /// cannot use up the file descriptors.
+    static let maxRefusing = 4096
 
     init(settings: NetworkSettings, listenFD: Int32, handle: LoopHandle, dispatcher: RPCDispatcher, router: HTTPRouter,
          authorizer: HTTPAuthorizer, observer: any ConnectionObserver, logger: Logger) throws {
@@ -62,6 +65,11 @@ final class NetworkServer {
         admission = AdmissionControl(.init(maxConnections: settings.maxConnections, perAddress: settings.maxConnectionsPerAddress,
                                            unauthenticated: settings.unauthenticatedBudget))
         tickPeriod = min(1.0, settings.pingInterval / 4, settings.authTimeout / 4)
+        var refusals: [RefusalReason: [UInt8]] = [:]
+        for r in [RefusalReason.maxConnections, .perAddress, .unauthenticatedBudget, .shuttingDown] {
+            refusals[r] = NetworkServer.refusal(r, settings).serialize(keepAlive: false)
+        }
+        self.refusals = refusals
         if let cert = settings.tlsCertFile, let key = settings.tlsKeyFile {
             tls = try TLSContext(certFile: cert, keyFile: key)
         } else {

@@ -43,17 +43,37 @@ enum Sockets {
         return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) } }
     }
 
-    /// The peer's numeric address and port.
-    static func describe(_ addr: inout sockaddr_storage) -> (host: String, port: String) {
-        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getnameinfo($0, socklen_t(MemoryLayout<sockaddr_storage>.size), &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV)
+    /// The peer's numeric address, port, and the key the per-address limit counts (the IPv4
+    /// address; an IPv6 address's /64; IPv4-mapped IPv6 as IPv4). Straight from the bytes:
+    /// it runs for every accepted connection, refused ones included.
+    static func describe(_ addr: inout sockaddr_storage) -> (host: String, port: String, key: String) {
+        withUnsafePointer(to: &addr) { raw -> (String, String, String) in
+            if Int32(raw.pointee.ss_family) == AF_INET {
+                return raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    let host = ipv4(sin.pointee.sin_addr.s_addr)
+                    return (host, String(UInt16(bigEndian: sin.pointee.sin_port)), host)
+                }
+            }
+            guard Int32(raw.pointee.ss_family) == AF_INET6 else { return ("unknown", "0", "unknown") }
+            return raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                var a = sin6.pointee.sin6_addr
+                let port = String(UInt16(bigEndian: sin6.pointee.sin6_port))
+                let b = withUnsafeBytes(of: &a) { Array($0) }
+                if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF {
+                    let v4 = b[12..<16].map(String.init).joined(separator: ".")
+                    return (v4, port, v4)
+                }
+                var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+                let host = inet_ntop(AF_INET6, &a, &buf, socklen_t(buf.count)) != nil ? cString(buf) : "unknown"
+                return (host, port, AdmissionControl.prefix64(b))
             }
         }
-        guard rc == 0 else { return ("unknown", "0") }
-        return (cString(host), cString(serv))
+    }
+
+    /// Dotted IPv4 from an address in network order.
+    static func ipv4(_ s: in_addr_t) -> String {
+        let v = UInt32(bigEndian: s)
+        return "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
     }
 
     static func setNoDelay(_ fd: Int32) {
