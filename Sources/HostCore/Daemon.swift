@@ -64,7 +64,8 @@ public enum Daemon {
 
     /// `camera-service <command> …`: runs a command an enabled plugin offers (e.g. `keys`,
     /// `token` from jwt_auth) with that plugin's configuration, without starting the daemon.
-    public static func runCommand(_ name: String, arguments: [String], configPath: String?, env: [String: String]) async -> Int32 {
+    /// With `help`, prints the command's usage instead.
+    public static func runCommand(_ name: String, arguments: [String], help: Bool, configPath: String?, env: [String: String]) async -> Int32 {
         let loaded: Loaded
         switch load(path: configPath, env: env) {
         case .failure(let e):
@@ -80,7 +81,7 @@ public enum Daemon {
             let commands = lib.plugin.commands()
             offered += commands.map(\.name)
             guard let command = commands.first(where: { $0.name == name }) else { continue }
-            if arguments.first == "--help" || arguments.first == "-h" {
+            if help {
                 print(command.usage)
                 return 0
             }
@@ -93,17 +94,23 @@ public enum Daemon {
         return ExitCode.config.rawValue
     }
 
-    /// Runs the daemon until SIGINT/SIGTERM; returns the process exit code.
-    public static func run(configPath: String?, env: [String: String], onListening: (@Sendable (Int) -> Void)? = nil) async -> ExitCode {
+    /// Runs the daemon until SIGINT/SIGTERM; returns the process exit code. `demo`: see
+    /// ``DemoPreset``. Under systemd (`NOTIFY_SOCKET`) it reports readiness, stopping and
+    /// feeds the watchdog.
+    public static func run(configPath: String?, demo: Bool = false, env: [String: String],
+                           onListening: (@Sendable (Int) -> Void)? = nil) async -> ExitCode {
         let loaded: Loaded
         switch load(path: configPath, env: env) {
         case .failure(let e):
             LogSink(level: .info, format: "json").log(LogEvent(level: .critical, label: "host", message: "config error: \(e)"))
             return .config
-        case .success(let l): loaded = l
+        case .success(let l): loaded = demo ? DemoPreset.apply(to: l) : l
         }
         let config = loaded.config
         let sink = LogSink(level: config.logging.level, format: config.logging.format)
+        if demo { sink.hold() }  // the banner comes first; a failed start releases the lines
+        defer { sink.release() }
+        let systemd = SystemdNotify(environment: env, pid: getpid())
         let logger = Logger(label: "host", handler: sink)
         logger.info("\(BuildInfo.name) \(BuildInfo.version) starting (config: \(config.sourceFile ?? "defaults"), plugins: \(loaded.pluginsPath), mode: \(config.mode.rawValue))")
         let (before, after) = Sockets.raiseFileLimit()
@@ -137,15 +144,26 @@ public enum Daemon {
             await host.stopCapabilities()
             return .failure
         }
-        startSignalWatcher(logger: logger) { host.beginShutdown(server.handle) }
+        startSignalWatcher(logger: logger) {
+            systemd?.send("STOPPING=1")
+            host.beginShutdown(server.handle)
+        }
         host.serverState.setReady(true, port: server.port)
-        let scheme = config.server.tlsCertFile == nil ? "ws/http" : "wss/https (TLS)"
-        logger.info("listening on \(config.server.host):\(server.port) (\(scheme), WebSocket path \(config.server.websocketPath)); \(host.methods.all().count) methods registered")
+        let tls = config.server.tlsCertFile != nil
+        logger.info("listening on \(config.server.host):\(server.port) (\(tls ? "wss/https (TLS)" : "ws/http"), WebSocket path \(config.server.websocketPath)); \(host.methods.all().count) methods registered")
+        if demo {
+            printOut(DemoPreset.banner(host: config.server.host, port: server.port, tls: tls, websocketPath: config.server.websocketPath,
+                                       consoleDir: config.server.consoleDir, tokens: DemoPreset.tokens(from: host.plugins.capabilities.authProviders.map(\.provider))))
+            sink.release()
+        }
+        systemd?.send("READY=1\nSTATUS=listening on port \(server.port)")
+        let watchdog = systemd.flatMap { n in n.watchdogInterval.map { Watchdog(notify: n, interval: $0, loop: server.handle, logger: logger) } }
         host.events.publish(Event(topic: EventTopic.systemStartup, params: ["version": .string(BuildInfo.version)]))
         host.health.reevaluate()
         onListening?(server.port)
         let watcher = host.watchHealth()
         await server.run()
+        watchdog?.stop()
         watcher.cancel()
         host.serverState.setReady(false, port: server.port)
         await host.stopCapabilities()
@@ -193,7 +211,18 @@ public enum Daemon {
 nonisolated(unsafe) private var signalPipe: (read: Int32, write: Int32) = (-1, -1)
 
 /// Writes a line to standard error.
-public func printError(_ s: String) {
-    let bytes = Array((s + "\n").utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+public func printError(_ s: String) { writeAll(2, s + "\n") }
+
+/// Writes to standard output at once (no stdio buffering: a pipe sees it immediately).
+func printOut(_ s: String) { writeAll(1, s) }
+
+private func writeAll(_ fd: Int32, _ s: String) {
+    let bytes = Array(s.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + off }, $0.count - off) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return }
+        off += n
+    }
 }

@@ -72,7 +72,7 @@ final class HostAssembly: Sendable {
             let publisher = PluginEventPublisher(bus: events, owner: entry.name, logger: log)
             let context = HostPluginContext(entry: entry, logger: log, events: publisher, methods: methods, http: routes,
                                             health: health.reporter(for: entry.name, pluginNames: { names }), mode: config.mode,
-                                            env: env, baseDirectory: baseDir, dataDirectory: config.dataDir)
+                                            env: env, baseDirectory: baseDir, dataDirectory: config.dataDir, demo: config.demo)
             return PluginServices(methods: methods, routes: routes, events: publisher, context: context)
         }
         // subscribe_events now lists the plugins' topics too.
@@ -219,6 +219,6 @@ struct OfflineServices {
         return HostPluginContext(entry: entry, logger: log, events: PluginEventPublisher(bus: bus, owner: entry.name, logger: log),
                                  methods: MethodTable().stagedRegistry(owner: entry.name), http: PluginRouteRegistry(router: HTTPRouter(), owner: entry.name),
                                  health: health.reporter(for: entry.name, pluginNames: { [] }), mode: loaded.config.mode, env: env,
-                                 baseDirectory: loaded.baseDir, dataDirectory: loaded.config.dataDir)
+                                 baseDirectory: loaded.baseDir, dataDirectory: loaded.config.dataDir, demo: loaded.config.demo)
     }
 }

@@ -45,7 +45,7 @@ public struct PluginCapabilities: Sendable {
     }
 }
 
-/// Whether the daemon runs for real or as a demo (demo relaxes secret checks).
+/// Whether the daemon runs for real or for development (development relaxes secret checks).
 @frozen
 public enum RunMode: String, Sendable {
     case production, development
@@ -79,9 +79,15 @@ public protocol PluginContext: AnyObject, Sendable {
     /// The daemon's data directory (`data_dir`): where state that must survive restarts goes
     /// (keys, catalogues) unless the plugin's config says otherwise. It exists.
     var dataDirectory: String { get }
+    /// True under `camera-service --demo`: the run is a throwaway, so an auth plugin makes a
+    /// secret for this run only (the tokens it prints die with it) instead of the configured one.
+    var isDemo: Bool { get }
 }
 
 extension PluginContext {
+    /// Not a demo unless the host says so (hosts built before 1.0's demo mode).
+    public var isDemo: Bool { false }
+
     /// `path` made absolute against ``baseDirectory`` when relative.
     public func resolvePath(_ path: String) -> String {
         if path.hasPrefix("/") { return path }

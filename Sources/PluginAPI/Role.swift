@@ -90,3 +90,10 @@ public protocol AuthProvider: AnyObject, Sendable {
     /// rule that refused it) for a credential it rejects.
     func authenticate(token: String, type: AuthType?) async throws -> Principal
 }
+
+/// An ``AuthProvider`` that can also mint credentials of its own: `camera-service --demo`
+/// prints one per role from the first provider that is one.
+public protocol CredentialIssuer: AnyObject, Sendable {
+    /// A credential this provider will accept for `user` with `role`, valid for `seconds`.
+    func issueCredential(user: String, role: Role, validFor seconds: Double) throws -> String
+}

@@ -14,7 +14,7 @@ def test_version_and_help():
     r = subprocess.run([str(BIN), "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--check-config" in r.stdout and "CAMERA_SERVICE_" in r.stdout
     r = subprocess.run([str(BIN), "--bogus"], capture_output=True, text=True)
-    assert r.returncode == 2 and "unknown argument '--bogus'" in r.stderr
+    assert r.returncode == 2 and "unknown option '--bogus'" in r.stderr
 
 
 def test_config_error_exits_2_with_location(daemon_factory):

@@ -9,7 +9,10 @@
   waits KILL_AFTER seconds and then sends SIGKILL to the group, so a test can never hang on it.
 - With restart=True an exited command is started again after RESTART_PAUSE seconds (any exit
   status: MediaMTX v1.20.1 treats every exit the same way).
-Every spawned process is kept in HookRegistry for GET /_stub/hooks.
+Every spawned process is kept in HookRegistry for GET /_stub/hooks. A run's exit (orphans, exit
+code, end time) is recorded before the process is reaped (HookRun.collect, with waitid(WNOWAIT)),
+and describe() collects an exited process itself: whoever sees the process gone from /proc (or only
+a zombie) sees `running: false` with its exit code and stop reason.
 """
 import itertools
 import os
@@ -100,12 +103,47 @@ class HookRun:
         self.stop_reason = None
         self.killed = False
         self.orphans = []
+        self.lock = threading.Lock()
 
     @property
     def running(self):
         return self.exit_code is None
 
+    def wait_exit(self):
+        """Block until the process has exited, without reaping it (it stays a zombie for collect)."""
+        while self.exit_code is None:
+            try:
+                os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)
+                return
+            except InterruptedError:
+                continue
+            except ChildProcessError:   # reaped already (by collect)
+                return
+
+    def collect(self):
+        """If the process has exited: record its orphans, reap it, record exit code and end time; True then.
+
+        The process is reaped only here, under self.lock, after its group was scanned and before the
+        lock is released, so no observer (describe, a /proc scan) can find it gone while `running` is
+        still true. Orphans are scanned while the leader is a zombie: the group still exists then."""
+        with self.lock:
+            if self.exit_code is not None:
+                return True
+            try:
+                exited = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+            except ChildProcessError:
+                exited = True
+            if not exited:
+                return False
+            orphans = _group_members(self.pid)
+            code = self.proc.wait()
+            self.orphans = orphans      # before exit_code: "running" turns false last
+            self.ended = time.time()
+            self.exit_code = code
+            return True
+
     def describe(self):
+        self.collect()
         return {"id": self.id, "path": self.path, "kind": self.kind, "argv": self.argv, "env": self.env,
                 "pid": self.pid, "running": self.running, "exitCode": self.exit_code,
                 "started": self.started, "ended": self.ended, "stopReason": self.stop_reason,
@@ -174,16 +212,21 @@ class Cmd:
         self.current = run
         self.registry.add(run)
         log.write("[path %s] %s command started: pid %d argv %s" % (self.path, self.kind, run.pid, argv))
-        waiter = threading.Thread(target=proc.wait, daemon=True)
+        waiter = threading.Thread(target=self._wait, args=(run,), daemon=True)
         waiter.start()
         while waiter.is_alive():
             if self.terminate.wait(0.05):
                 self._stop(run, waiter)
                 return True
-        self._finish(run, proc.returncode)
+        self._finish(run)
         if self.on_exit:
-            self.on_exit(proc.returncode)
+            self.on_exit(run.exit_code)
         return False
+
+    @staticmethod
+    def _wait(run):
+        run.wait_exit()
+        run.collect()
 
     def _stop(self, run, waiter):
         log = self.registry.log
@@ -202,12 +245,11 @@ class Cmd:
             except OSError:
                 pass
             waiter.join()
-        self._finish(run, run.proc.returncode)
+        self._finish(run)
 
-    def _finish(self, run, code):
-        run.orphans = _group_members(run.pid)   # before exit_code: "running" turns false last
-        run.ended = time.time()
-        run.exit_code = code
+    def _finish(self, run):
+        run.collect()
+        code = run.exit_code
         self.registry.log.write("[path %s] %s command (pid %d) exited with code %s%s" % (
             self.path, self.kind, run.pid, code,
             (" leaving group members %s" % run.orphans) if run.orphans else ""))

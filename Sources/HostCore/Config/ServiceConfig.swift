@@ -38,6 +38,8 @@ public struct ServiceConfig: Sendable {
     }
 
     public var mode: RunMode = .production
+    /// `camera-service --demo` (a command-line switch, not a config key): see ``DemoPreset``.
+    public var demo = false
     /// Where state that must survive restarts lives (keys, catalogues), absolute.
     public var dataDir = "data"
     public var server = Server()

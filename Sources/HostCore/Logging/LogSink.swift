@@ -9,7 +9,9 @@ public final class LogSink: LogHandler {
     public let minimumLevel: LogLevel
     let json: Bool
     let fd: Int32
-    let lock = Mutex<Void>(())
+    /// Lines kept back while something must be printed first (the demo's banner); nil: none.
+    let held = Mutex<[[UInt8]]?>(nil)
+    static let maxHeldLines = 10_000
 
     public init(level: LogLevel, format: String, fd: Int32 = 2) {
         minimumLevel = level
@@ -30,14 +32,34 @@ public final class LogSink: LogHandler {
             for (k, v) in e.metadata { line.append(contentsOf: " \(k)=\(v)".utf8) }
         }
         line.append(0x0A)
-        lock.withLock { _ in
-            line.withUnsafeBytes { b in
-                var off = 0
-                while off < b.count {
-                    let n = write(fd, b.baseAddress.map { $0 + off }, b.count - off)
-                    if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
-                    off += n
-                }
+        held.withLock { held in
+            if let count = held?.count {
+                if count < Self.maxHeldLines { held?.append(line) }
+            } else {
+                write(line)
+            }
+        }
+    }
+
+    /// Keeps lines back until ``release()``.
+    public func hold() { held.withLock { if $0 == nil { $0 = [] } } }
+
+    /// Writes the lines kept back, then logs straight through again.
+    public func release() {
+        held.withLock { held in
+            for line in held ?? [] { write(line) }
+            held = nil
+        }
+    }
+
+    /// Called under the lock, so lines from different threads never interleave.
+    private func write(_ line: [UInt8]) {
+        line.withUnsafeBytes { b in
+            var off = 0
+            while off < b.count {
+                let n = Glibc.write(fd, b.baseAddress.map { $0 + off }, b.count - off)
+                if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
+                off += n
             }
         }
     }

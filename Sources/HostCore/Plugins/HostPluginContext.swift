@@ -15,9 +15,10 @@ final class HostPluginContext: PluginContext {
     let env: [String: String]
     let baseDirectory: String
     let dataDirectory: String
+    let isDemo: Bool
 
     init(entry: PluginEntry, logger: Logger, events: any EventPublisher, methods: any MethodRegistry, http: any HTTPRouteRegistry,
-         health: any HealthReporter, mode: RunMode, env: [String: String], baseDirectory: String, dataDirectory: String) {
+         health: any HealthReporter, mode: RunMode, env: [String: String], baseDirectory: String, dataDirectory: String, demo: Bool) {
         pluginName = entry.name
         config = entry.config
         self.logger = logger
@@ -30,6 +31,7 @@ final class HostPluginContext: PluginContext {
         self.env = env
         self.baseDirectory = baseDirectory
         self.dataDirectory = dataDirectory
+        isDemo = demo
     }
 
     func environment(_ name: String) -> String? { env[name] }

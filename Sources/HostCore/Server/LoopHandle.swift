@@ -22,6 +22,8 @@ enum LoopJob: Sendable {
     case notify(ConnectionRef, [UInt8])
     /// The connection's session got an identity (`authenticate` or a per-call token).
     case authenticated(ConnectionRef)
+    /// Proof of life for the watchdog: the loop runs the closure when it gets to it.
+    case heartbeat(@Sendable () -> Void)
     /// Stop accepting, finish in-flight requests, close every connection (WebSockets with 1001).
     case shutdown
 }
@@ -62,4 +64,7 @@ public final class LoopHandle: Sendable {
     /// Jobs run in order: notifications posted before it (`system.shutdown`) are queued
     /// before the 1001 close frames.
     public func requestShutdown() { post(.shutdown) }
+
+    /// Runs `answer` on the network thread once it reaches the job (the watchdog's probe).
+    public func heartbeat(_ answer: @escaping @Sendable () -> Void) { post(.heartbeat(answer)) }
 }

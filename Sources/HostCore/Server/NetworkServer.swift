@@ -259,6 +259,8 @@ final class NetworkServer {
         case .authenticated(let ref):
             guard let c = connection(ref) else { return }
             markAuthenticated(c)
+        case .heartbeat(let answer):
+            answer()
         case .shutdown:
             beginShutdown()
         }

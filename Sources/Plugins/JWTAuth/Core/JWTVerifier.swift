@@ -96,6 +96,12 @@ public struct JWTVerifier: Sendable {
         let mac = input.withUnsafeBytes { Crypto.hmacSHA256(key: secret, message: $0) }
         return "\(header).\(payload).\(Base64.encode(mac, urlSafe: true))"
     }
+
+    /// A token with the claims the daemon reads: `user_id`, `role`, `iat` and `exp`.
+    public func mint(user: String, role: Role, issuedAt: Double, validFor seconds: Double) -> String {
+        let iat = Int(issuedAt.rounded(.down))
+        return sign(claims: ["user_id": .string(user), "role": .string(role.name), "iat": .int(iat), "exp": .int(iat + Int(seconds))])
+    }
 }
 
 /// Checks a secret for production use: long enough and not a known placeholder.

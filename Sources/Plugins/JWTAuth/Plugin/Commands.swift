@@ -6,13 +6,14 @@ import PluginAPI
 /// `camera-service keys add|list|revoke`: manages the API key file.
 enum KeysCommand {
     static let usage = """
-        Usage: camera-service [--config FILE] keys add --role viewer|operator|admin [--expires 90d] [--description TEXT]
-               camera-service [--config FILE] keys list
-               camera-service [--config FILE] keys revoke ID
+        Usage: camera-service keys add --role viewer|operator|admin [--expires 90d] [--description TEXT]
+               camera-service keys list
+               camera-service keys revoke ID
+        Keys are kept in api-keys.json in the data directory. Add --config FILE to use another configuration.
         """
 
     static let command = PluginCommand(name: "keys", summary: "create, list and revoke API keys", usage: usage) { args, context in
-        let settings = try Settings(context)
+        let settings = try Settings(context, createSecret: false)
         let file = APIKeyFile(path: settings.keysPath)
         guard let sub = args.first else { return usageError("missing subcommand") }
         var ring = try file.load()
@@ -67,10 +68,14 @@ enum KeysCommand {
 
 /// `camera-service token --role R --user U --ttl 1h`: mints a JWT with the configured secret.
 enum TokenCommand {
-    static let usage = "Usage: camera-service [--config FILE] token --role viewer|operator|admin --user NAME [--ttl 1h]"
+    static let usage = """
+        Usage: camera-service token --role viewer|operator|admin --user NAME [--ttl 1h]
+        Prints a JWT signed with the daemon's secret (jwt.secret in the data directory unless configured).
+        Add --config FILE to use another configuration.
+        """
 
     static let command = PluginCommand(name: "token", summary: "mint a JWT with the configured secret", usage: usage) { args, context in
-        let settings = try Settings(context)
+        let settings = try Settings(context, createSecret: true)
         var opts = Options(args)
         guard let roleName = opts.take("--role"), let role = Role(name: roleName) else { return fail("token needs --role viewer|operator|admin") }
         guard let user = opts.take("--user"), !user.isEmpty else { return fail("token needs --user NAME") }
@@ -82,8 +87,7 @@ enum TokenCommand {
             return 2
         }
         let now = wallClock().rounded(.down)
-        print(JWTVerifier(secret: settings.secret).sign(claims: ["user_id": .string(user), "role": .string(role.name),
-                                                                   "iat": .int(Int(now)), "exp": .int(Int(now + ttl))]))
+        print(JWTVerifier(secret: settings.secret).mint(user: user, role: role, issuedAt: now, validFor: ttl))
         return 0
     }
 

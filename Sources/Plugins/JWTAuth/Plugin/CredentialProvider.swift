@@ -2,8 +2,9 @@ import JWTAuthCore
 import PluginAPI
 import Synchronization
 
-/// Verifies a JWT or an API key, by its shape (`csk_` prefix) unless the caller says which.
-final class CredentialProvider: AuthProvider {
+/// Verifies a JWT or an API key, by its shape (`csk_` prefix) unless the caller says which;
+/// issues JWTs for `--demo`.
+final class CredentialProvider: AuthProvider, CredentialIssuer {
     let jwt: JWTVerifier
     let keys: APIKeyCache
 
@@ -23,6 +24,10 @@ final class CredentialProvider: AuthProvider {
         do { return try jwt.verify(token, now: now) } catch {
             throw RPCError.authenticationRequired(reason: error == .expired ? "token_expired" : "auth_failed", detail: error.description)
         }
+    }
+
+    func issueCredential(user: String, role: Role, validFor seconds: Double) throws -> String {
+        jwt.mint(user: user, role: role, issuedAt: wallClock(), validFor: seconds)
     }
 }
 
