@@ -1,7 +1,13 @@
 # camera-service. `make run` and `make test` install what is missing first.
 FUZZ_SECONDS ?= 10
+# make install: where (see scripts/install.sh; DESTDIR stages for a package).
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/camera-service
+INSTALL_VARS = PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" SYSCONFDIR="$(SYSCONFDIR)" STATEDIR="$(STATEDIR)"
 
-.PHONY: run test build release deps test-deps unit abi integration fake-v4l2 fuzz bench clean
+.PHONY: run test build release deps test-deps unit abi integration fake-v4l2 fuzz bench install uninstall clean
 
 run: release
 	scripts/run.sh
@@ -40,6 +46,12 @@ fuzz: build
 
 bench: release
 	benchmarks/compare.sh
+
+install: release
+	$(INSTALL_VARS) scripts/install.sh install
+
+uninstall:
+	$(INSTALL_VARS) scripts/install.sh uninstall
 
 clean:
 	rm -rf .build Examples/HelloPlugin/.build Tests/Fuzz/bin

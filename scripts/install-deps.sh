@@ -7,8 +7,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-run}"
 
 packages=(pkg-config libyaml-dev libssl-dev libudev-dev libv4l-dev linux-libc-dev gcc binutils ffmpeg curl openssl)
+# `make install` rewrites the rpath of what it installs; `python3 -m websockets` is the
+# README's WebSocket client.
+packages+=(patchelf python3-websockets)
 if [ "$what" = test ]; then
     packages+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good v4l-utils)
+    # systemd-analyze verifies the installed unit (Tests/integration/test_install.py).
+    packages+=(systemd)
     # The MediaMTX stand-in (Tests/mediamtx): GStreamer's RTSP server through Debian's python3-gi.
     packages+=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-bad)
     # Python may come from elsewhere (e.g. pyenv): only ask apt when no usable one is there.
