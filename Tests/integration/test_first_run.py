@@ -14,15 +14,10 @@ import pytest
 
 from client import Client
 from conftest import BIN, SECRET, free_port, make_token
+from demo import Demo, env_without_secret
 
 JWT_NO_SECRET = [{"name": "jwt_auth", "library": "JWTAuth", "required": True},
                  {"name": "test_pattern_source", "library": "TestPatternSource", "enabled": False}]
-
-
-def env_without_secret():
-    env = dict(os.environ)
-    env.pop("CAMERA_SERVICE_JWT_SECRET", None)
-    return env
 
 
 def write_config(tmp, plugins, port=None):
@@ -35,36 +30,6 @@ def write_config(tmp, plugins, port=None):
 
 def cli(*args, cwd=None):
     return subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, timeout=30, cwd=cwd, env=env_without_secret())
-
-
-class Demo:
-    """`camera-service --demo`, stdout and stderr in one pipe, banner parsed."""
-
-    def __init__(self, cfg, port):
-        self.port = port
-        self.proc = subprocess.Popen([str(BIN), "--demo", "--config", str(cfg)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env_without_secret())
-        self.lines = []
-        while len(self.lines) < 20:
-            line = self.proc.stdout.readline().decode()
-            assert line, f"demo exited early: {self.lines}"
-            self.lines.append(line.rstrip("\n"))
-            if line.lstrip().startswith('{"jsonrpc"') and "get_camera_list" in line:
-                break
-        self.tokens = {}
-        for line in self.lines:
-            parts = line.split()
-            if len(parts) == 2 and parts[0] in ("viewer", "operator", "admin"):
-                self.tokens[parts[0]] = parts[1]
-
-    @property
-    def url(self):
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        out = self.proc.communicate(timeout=15)[0]
-        return self.proc.returncode, out.decode(errors="replace")
 
 
 async def role_of(url, token):
