@@ -10,7 +10,7 @@
 #
 # Layout: the daemon, libPluginAPI.so, the plugins and the Swift runtime they need in
 # PREFIX/lib/camera-service (rpath $ORIGIN only, so a toolchain upgrade cannot swap the
-# runtime under it), a camera-service link in PREFIX/bin, the console, MediaMTX examples and
+# runtime under it) with the SDK's module in sdk/, a camera-service link in PREFIX/bin, the console, MediaMTX examples and
 # docs under PREFIX/share, config in SYSCONFDIR/camera-service (an edited file is never
 # overwritten: the new one goes beside it as .dist), data in STATEDIR, the systemd unit and a
 # sysusers.d entry. Every file put is listed in PREFIX/lib/camera-service/install-manifest,
@@ -134,6 +134,16 @@ install_all() {
     local entry
     for entry in "${new_manifest[@]}"; do
         [[ "$entry" == "file $LIBDIR/"* ]] && patchelf --set-rpath '$ORIGIN' "$DESTDIR${entry#file }"
+    done
+
+    # The SDK, to build plugins out of tree against this libPluginAPI.so (docs/plugins.md):
+    # the module interface (stable across compilers, library evolution) and, for the same
+    # compiler, the compiled module.
+    local triple
+    triple="$(uname -m)-unknown-linux-gnu"
+    put_dir "$LIBDIR/sdk/PluginAPI.swiftmodule"
+    for ext in swiftinterface swiftmodule swiftdoc; do
+        put_file 0644 "$BUILD_DIR/Modules/PluginAPI.$ext" "$LIBDIR/sdk/PluginAPI.swiftmodule/$triple.$ext"
     done
 
     put_dir "$BINDIR"

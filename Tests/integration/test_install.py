@@ -132,3 +132,38 @@ def test_uninstall_of_an_untouched_install_leaves_nothing(tmp_path):
     install(d)  # an upgrade in place changes nothing
     install(d, "uninstall")
     assert not any(d.iterdir()), sorted(files_under(d))
+
+
+def test_plugin_built_out_of_tree_against_the_installed_sdk(dest, tmp_path):
+    # docs/plugins.md's command: swiftc against sdk/ and libPluginAPI.so, no repository needed.
+    lib = dest / LIBDIR
+    sources = sorted(str(p) for p in (REPO / "Examples/HelloPlugin/Sources/AcmeHello").glob("*.swift"))
+    out = tmp_path / "libAcmeHello.so"
+    r = subprocess.run(["swiftc", "-emit-library", "-parse-as-library", "-swift-version", "6", "-module-name", "AcmeHello",
+                        "-I", str(lib / "sdk"), "-L", str(lib), "-lPluginAPI", "-no-toolchain-stdlib-rpath", *sources, "-o", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    port = free_port()
+    (tmp_path / "plugins.yaml").write_text(
+        "plugins:\n  - {name: jwt_auth, library: JWTAuth, required: true}\n"
+        f"  - {{name: acme_hello, library: {out}, required: true, config: {{greeting: Ahoy}}}}\n")
+    (tmp_path / "config.yaml").write_text(f"server: {{host: 127.0.0.1, port: {port}, console_dir: ''}}\n")
+    r = subprocess.run([str(lib / "camera-service"), "--config", str(tmp_path / "config.yaml"), "--check-config"],
+                       capture_output=True, text=True, env={"PATH": os.environ["PATH"]}, timeout=60)
+    assert r.returncode == 0 and "plugin acme_hello: OK" in r.stdout, r.stdout + r.stderr
+    proc = subprocess.Popen([str(lib / "camera-service"), "--demo", "--config", str(tmp_path / "config.yaml")], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env={"PATH": os.environ["PATH"]})
+    try:
+        lines = [proc.stdout.readline().decode() for _ in range(6)]
+        viewer = next(l.split()[1] for l in lines if l.strip().startswith("viewer "))
+
+        async def go():
+            c = await Client.open(f"ws://127.0.0.1:{port}/ws", role=None)
+            await c.call("authenticate", {"auth_token": viewer})
+            reply = await c.call("acme.hello", {"name": "Ada"})
+            await c.ws.close()
+            return reply
+        assert asyncio.run(go())["result"]["message"] == "Ahoy, Ada!"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
