@@ -1,4 +1,5 @@
 @testable import HostCore
+import Foundation
 import PluginAPI
 import Testing
 
@@ -123,5 +124,17 @@ import Testing
         #expect(try PluginLoader.resolve("/abs/libX.so", dirs: [], baseDir: "/etc") == "/abs/libX.so")
         #expect(try PluginLoader.resolve("sub/libX.so", dirs: [], baseDir: "/etc/cs") == "/etc/cs/sub/libX.so")
         #expect(throws: PluginLoadError.self) { try PluginLoader.resolve("Nope", dirs: ["/nonexistent"], baseDir: ".") }
+    }
+}
+
+@Suite struct ConfigDocsTests {
+    /// Every key the daemon reads is documented (as `key`) in docs/configuration.md.
+    @Test func everyHostKeyIsDocumented() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let docs = try String(contentsOf: repo.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let (_, keys) = try ServiceConfig.decode(.mapping([], SourceMark(source: "d", line: 0, column: 0)), source: "d")
+        #expect(keys.count > 20)
+        let missing = keys.filter { !docs.contains("`\($0)`") }
+        #expect(missing.isEmpty, "not in docs/configuration.md: \(missing)")
     }
 }

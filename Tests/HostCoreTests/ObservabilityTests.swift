@@ -56,6 +56,15 @@ import Testing
         #expect(!text.split(separator: "\n", omittingEmptySubsequences: false).contains { $0.hasPrefix("injected") })
     }
 
+    @Test func healthByComponentAsNumbers() {
+        let text = Metrics().prometheus(process: ProcessStats(rssBytes: 1, cpuSeconds: 0, threads: 1, openFDs: 1, startTime: 1), uptime: 1, cameras: [],
+                                        plugins: [], health: [("server", .healthy), ("mediamtx", .unhealthy), ("storage", .degraded), ("x", .disabled)],
+                                        events: (0, 0), version: "1")
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("camera_service_health{") }
+        #expect(lines == [#"camera_service_health{component="server"} 0"#, #"camera_service_health{component="mediamtx"} 2"#,
+                          #"camera_service_health{component="storage"} 1"#])
+    }
+
     @Test func openRPCSchemas() throws {
         #expect(OpenRPC.schema(.integer(minimum: 1, maximum: 5)) == ["type": "integer", "minimum": 1, "maximum": 5])
         #expect(OpenRPC.schema(.array(of: .enumeration(["a"]), minItems: 1)) == ["type": "array", "items": ["type": "string", "enum": ["a"]], "minItems": 1])

@@ -72,8 +72,8 @@ struct ObservabilityMethods {
             return .json(overall == .unhealthy ? 503 : 200, body)
         })
         router.add("/metrics", role: .viewer, summary: "Prometheus text exposition", .inline { [self] _ in
-            let text = metrics.prometheus(process: ProcessStats.read(), uptime: server.uptime, cameras: cameras.list(),
-                                          plugins: plugins.statuses, events: events.counters, version: BuildInfo.version)
+            let text = metrics.prometheus(process: ProcessStats.read(), uptime: server.uptime, cameras: cameras.list(), plugins: plugins.statuses,
+                                          health: health.components().map { ($0.name, $0.status) }, events: events.counters, version: BuildInfo.version)
             return HTTPRouteResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: .bytes(Array(text.utf8)))
         })
         router.add("/health", summary: "overall health", .inline { [self] _ in

@@ -44,7 +44,7 @@ struct PrometheusText {
 extension Metrics {
     /// The `/metrics` body.
     func prometheus(process p: ProcessStats, uptime: Double, cameras: [CameraInfo], plugins: [PluginStatus],
-                    events: (published: UInt64, delivered: UInt64), version: String) -> String {
+                    health: [(name: String, status: HealthStatus)] = [], events: (published: UInt64, delivered: UInt64), version: String) -> String {
         let children = plugins.compactMap { s in s.processes.map { (s.name, $0) } }
         let s = snapshot()
         var out = PrometheusText()
@@ -94,6 +94,10 @@ extension Metrics {
         out.family("camera_service_plugin_up", "gauge", "1 for an active plugin, 0 for a failed or disabled one.")
         for p in plugins { out.sample("camera_service_plugin_up", [("plugin", p.name), ("status", p.state.rawValue)], p.state == .active ? 1 : 0) }
 
+        out.family("camera_service_health", "gauge", "Health by component (the daemon, plugins' components such as mediamtx and storage): 0 healthy, 1 degraded, 2 unhealthy; disabled ones are left out.")
+        for c in health where c.status != .disabled {
+            out.sample("camera_service_health", [("component", c.name)], c.status == .healthy ? 0 : c.status == .degraded ? 1 : 2)
+        }
         out.family("camera_service_child_processes", "gauge", "Supervised child processes running, by plugin.")
         for (name, launcher) in children { out.sample("camera_service_child_processes", [("plugin", name)], Double(launcher.liveCount)) }
         out.family("camera_service_child_processes_started_total", "counter", "Supervised child processes started, by plugin.")
