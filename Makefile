@@ -33,10 +33,11 @@ unit: build
 abi: build
 	scripts/check-abi.sh
 
-# Two runs: each directory has its own conftest.py.
+# One run per directory: each has its own conftest.py.
 integration: build
 	.venv/bin/python -m pytest -q Tests/integration
 	.venv/bin/python -m pytest -q Tests/mediamtx
+	.venv/bin/python -m pytest -q Tests/browser
 
 fake-v4l2:
 	FAKE_V4L2_REQUIRE_PEERS=1 $(MAKE) -C Tests/FakeV4L2 check

@@ -14,6 +14,8 @@ if [ "$what" = test ]; then
     packages+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good v4l-utils)
     # systemd-analyze verifies the installed unit (Tests/integration/test_install.py).
     packages+=(systemd)
+    # The web console's tests (Tests/browser) drive Debian's Chromium through its driver.
+    packages+=(chromium chromium-driver)
     # The MediaMTX stand-in (Tests/mediamtx): GStreamer's RTSP server through Debian's python3-gi.
     packages+=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-bad)
     # Python may come from elsewhere (e.g. pyenv): only ask apt when no usable one is there.
@@ -45,7 +47,7 @@ fi
 
 if [ "$what" = test ]; then
     if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-    if ! .venv/bin/python -c 'import websockets, jwt, pytest, prometheus_client, jsonschema' 2>/dev/null; then
+    if ! .venv/bin/python -c 'import websockets, jwt, pytest, prometheus_client, jsonschema, selenium' 2>/dev/null; then
         echo "install-deps: pip install -r Tests/requirements.txt" >&2
         .venv/bin/pip install -q -r Tests/requirements.txt
     fi

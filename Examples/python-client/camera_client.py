@@ -98,7 +98,7 @@ async def run(args):
     client = await CameraService.connect(args.url)
     try:
         me = await client.call("authenticate", {"auth_token": args.token})
-        print(f"authenticated as {me['role']} (permissions {', '.join(me['permissions'])}; expires {me.get('expires_at') or 'never'})")
+        print(f"authenticated as {me.get('user_id', '?')}, {me['role']} (permissions {', '.join(me['permissions'])}; expires {me.get('expires_at') or 'never'})")
 
         cameras = (await client.call("get_camera_list"))["cameras"]
         for c in cameras:

@@ -60,7 +60,7 @@ final class HostAssembly: Sendable {
                                                  topics: events.topics, events: events, server: serverState)
         try observability.register(r)
         observability.routes(router)
-        ConsoleRoutes(directory: config.server.consoleDir).register(router)
+        ConsoleRoutes(directory: config.server.consoleDir, websocketPath: config.server.websocketPath).register(router)
     }
 
     func loadPlugins(_ entries: [PluginEntry], dirs: [String]) async throws {

@@ -18,7 +18,7 @@ def test_example_client_snapshot_and_recording_downloaded(tmp_path):
         r = subprocess.run([sys.executable, str(REPO / "Examples/python-client/camera_client.py"), "--url", demo.url,
                             "--token", demo.tokens["operator"], "--out", str(out)], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "authenticated as operator" in r.stdout
+        assert "authenticated as demo-operator, operator" in r.stdout
         files = sorted(out.iterdir())
         jpgs = [f for f in files if f.suffix == ".jpg"]
         videos = [f for f in files if f.suffix in (".mp4", ".mkv")]

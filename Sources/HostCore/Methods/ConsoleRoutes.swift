@@ -6,6 +6,8 @@ import PluginAPI
 /// inline script, nothing from other origins but the media server's players and streams).
 struct ConsoleRoutes {
     let directory: String
+    /// `server.websocket_path`, which the console reads from `/ui/config.json`.
+    let websocketPath: String
 
     static let types: [String: String] = [
         "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
@@ -23,7 +25,9 @@ struct ConsoleRoutes {
         guard !directory.isEmpty else { return }
         router.add("/", summary: "the web console", .async { [self] request in serve("index.html", request) })
         router.add("/ui/", summary: "the web console's files", .async { [self] request in
-            serve(String(request.path.dropFirst("/ui/".count)), request)
+            let name = String(request.path.dropFirst("/ui/".count))
+            if name == "config.json" { return .json(200, .object(["websocket_path": .string(websocketPath)])) }
+            return serve(name, request)
         })
     }
 

@@ -24,7 +24,7 @@ struct SystemMethods {
                                                                  logger: call.logger).get()
             let sessionID = Crypto.hex(Crypto.randomBytes(16))
             sessions.setPrincipal(call.connectionID, principal, sessionID: sessionID)
-            return .object(["authenticated": true, "role": .string(principal.role.name),
+            return .object(["authenticated": true, "user_id": .string(principal.userID), "role": .string(principal.role.name),
                             "permissions": .array(principal.role.permissions.map(JSONValue.string)),
                             "expires_at": TimeJSON.rfc3339(principal.expiresAt), "session_id": .string(sessionID),
                             "auth_type": .string(principal.authType.rawValue)])
