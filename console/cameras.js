@@ -177,6 +177,8 @@ export class CameraCard {
     this.facts.fps.textContent = formatFps(c.fps);
     this.snapshot?.refreshState();
     this.record.refreshState();
+    // A recording already running when the page loaded (camera listings carry it).
+    if (cam.recording && !this.record.active) this.record.started(cam.recording.filename, cam.recording.start_time, cam.recording.duration, false);
     if (previous !== c.status) this.live.cameraChanged();
   }
 

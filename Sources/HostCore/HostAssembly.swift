@@ -52,7 +52,7 @@ final class HostAssembly: Sendable {
         let r = methods.registry(owner: "core")
         try SystemMethods(authenticator: authenticator, sessions: sessions, plugins: plugins, cameras: cameras).register(r)
         try EventMethods(events: events, sessions: sessions).register(r)
-        try CameraMethods(cameras: cameras, capabilities: access).register(r)
+        try CameraMethods(cameras: cameras, capabilities: access, activeRecording: { [coordinator] in coordinator.activeRecording(of: $0) }).register(r)
         try StreamingMethods(cameras: cameras, capabilities: access).register(r)
         try CaptureMethods(cameras: cameras, capabilities: access, events: events).register(r)
         try FileMethods(capabilities: access).register(r)

@@ -163,6 +163,18 @@ def test_a_recording_started_by_another_client_shows_for_a_viewer(browser, media
     assert not browser.find_all(card_css("test_cam1", 'button[data-action="record"]'))
 
 
+def test_a_page_opened_mid_recording_shows_it(browser, media_daemon):
+    need(media_daemon, "recordings", "file_management")
+    with Rpc(media_daemon, make_token("operator")) as other:
+        r = other.call("start_recording", {"device": "test_cam0", "duration": 20})
+        browser.sign_in_as(media_daemon, "viewer")  # no recording.start event reaches this page
+        browser.wait_visible(card_css("test_cam0", ".rec-indicator"), timeout=10)
+        assert r["filename"] in browser.wait_text(card_css("test_cam0", ".card-msg"), "started by another client")
+        assert browser.wait_text(card_css("test_cam0", ".rec-time"), "/ 00:20")
+        other.call("stop_recording", {"device": "test_cam0"}, timeout=60)
+        browser.wait_gone(card_css("test_cam0", ".rec-indicator"), timeout=20)
+
+
 # --- files ----------------------------------------------------------------------------------------
 
 def test_files_are_newest_first_paged_and_per_camera_and_a_viewer_cannot_delete(browser, media_daemon):

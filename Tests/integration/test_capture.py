@@ -251,6 +251,27 @@ def test_mp4_formats(direct, store, fmt):
 
 # --------------------------------------------------------------------------------------- faults
 
+def test_cameras_list_their_recording_in_progress(direct, store):
+    # A client that connects mid-recording (a console page load) sees it on the camera.
+    async def go():
+        op = await Client.open(direct.url, "operator")
+        await op.call("subscribe_events", {"topics": ["recording.stop"]})
+        started = (await op.call("start_recording", {"device": "test_cam0", "duration": 30}))["result"]
+        viewer = await Client.open(direct.url, "viewer")
+        listed = {c["device"]: c for c in (await viewer.call("get_camera_list"))["result"]["cameras"]}
+        status = (await viewer.call("get_camera_status", {"device": "test_cam0"}))["result"]
+        await op.call("stop_recording", {"device": "test_cam0"})
+        await until_note(op, "recording.stop")
+        after = (await viewer.call("get_camera_status", {"device": "test_cam0"}))["result"]
+        return started, listed, status, after
+    started, listed, status, after = asyncio.run(go())
+    rec = listed["test_cam0"]["recording"]
+    assert rec["filename"] == started["filename"] and rec["format"] == started["format"] and rec["duration"] == 30
+    assert rec["start_time"] == started["start_time"]
+    assert all(c["recording"] is None for d, c in listed.items() if d != "test_cam0")
+    assert status["recording"] == rec and after["recording"] is None
+
+
 def test_ffmpeg_killed_mid_recording(direct, store):
     async def go():
         op = await Client.open(direct.url, "operator")

@@ -1,4 +1,5 @@
 import PluginAPI
+import Synchronization
 
 /// The host's glue between capabilities: camera changes go to the media backend (publish,
 /// unpublish) and the capture engine (a camera gone ends its recording); what the media
@@ -14,6 +15,9 @@ final class MediaCoordinator: MediaEventSink, CaptureEventSink, StorageEventSink
     /// Files being written / complete, told to the storage provider in the order they happened.
     private let fileNews: AsyncStream<(path: String, complete: Bool)>.Continuation
     private let consumers: [Task<Void, Never>]
+    /// The recording in progress per camera, as the capture engine last reported it: readable
+    /// without waiting on the engine (camera listings are answered on the network thread).
+    private let recording = Mutex<[String: RecordingState]>([:])
 
     init(capabilities: @escaping @Sendable () -> Capabilities, cameras: CameraDirectory, events: EventBus, logger: Logger) {
         self.capabilities = capabilities
@@ -70,8 +74,12 @@ final class MediaCoordinator: MediaEventSink, CaptureEventSink, StorageEventSink
 
     // MARK: CaptureEventSink
 
+    /// The camera's recording in progress, nil when none.
+    func activeRecording(of device: String) -> RecordingState? { recording.withLock { $0[device] } }
+
     func recordingChanged(_ event: RecordingEvent) {
         let r = event.recording
+        recording.withLock { $0[r.device] = event.kind == .ended ? nil : r }
         switch event.kind {
         case .started:
             if let file = event.file { fileNews.yield((r.path(of: file), false)) }

@@ -5,6 +5,19 @@ import PluginAPI
 struct CameraMethods {
     let cameras: CameraDirectory
     let capabilities: CapabilityAccess
+    /// The recording in progress on a camera (listed with it, so a client that connects
+    /// mid-recording sees it).
+    let activeRecording: @Sendable (String) -> RecordingState?
+
+    /// The camera as listed to a client: its stream URLs for that client and its recording.
+    func listed(_ cam: CameraInfo, _ call: RPCCall) -> JSONObject {
+        var o = CameraJSON.camera(cam, urls: urls(cam.device, call))
+        o["recording"] = activeRecording(cam.device).map { r in
+            .object(["filename": .string(r.filename), "start_time": .string(HostClock.rfc3339(r.startTime)), "format": .string(r.format.rawValue),
+                     "duration": r.durationLimit.map(JSONValue.int) ?? .null])
+        } ?? .null
+        return o
+    }
 
     /// A camera's stream URLs as the calling client can use them (nil without a media backend).
     func urls(_ device: String, _ call: RPCCall) -> StreamURLs? {
@@ -16,14 +29,14 @@ struct CameraMethods {
         try r.registerInline(MethodDescriptor("get_camera_list", role: .viewer, summary: "All cameras of every camera source.")) { [cameras] call in
             guard !cameras.sources.isEmpty else { throw Feature.unsupported("camera_source", plugin: "v4l2_source") }
             let cams = cameras.list()
-            return .object(["cameras": .array(cams.map { .object(CameraJSON.camera($0, urls: urls($0.device, call))) }),
+            return .object(["cameras": .array(cams.map { .object(listed($0, call)) }),
                             "total": .int(cams.count), "connected": .int(cams.filter { $0.status == .connected }.count)])
         }
 
         try r.register(MethodDescriptor("get_camera_status", role: .viewer, summary: "One camera with capabilities and, with a media backend, stream metrics.",
                                         params: [DeviceParam.descriptor])) { [capabilities] call in
             let (cam, source) = try lookup.camera(call)
-            var o = CameraJSON.camera(cam, urls: urls(cam.device, call))
+            var o = listed(cam, call)
             if let caps = try? await source.capabilities(of: cam.device) {
                 o["capabilities"] = .object(CameraJSON.capabilities(cam.device, cam.status == .disconnected ? .disconnected : caps))
             }
