@@ -34,7 +34,7 @@ def srv(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("rpc"), plugins=PLUGINS)
     d.start()
     yield d
-    d.stop()
+    d.end()
 
 
 

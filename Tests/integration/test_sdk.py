@@ -134,6 +134,7 @@ def test_children_are_counted_and_die_with_a_killed_daemon(sdk):
     assert metrics["processes"]["live"] >= 1 and metrics["processes"]["by_plugin"]["fixture_sdk"]["live"] == 1
     status, _, body = get(sdk, "/metrics", bearer("viewer"))
     assert 'camera_service_child_processes{plugin="fixture_sdk"} 1' in body.decode()
+    sdk.expect_end(signal=signal.SIGKILL)
     sdk.proc.send_signal(signal.SIGKILL)  # no chance to clean up: PR_SET_PDEATHSIG does it
     sdk.proc.wait()
     for _ in range(50):

@@ -88,7 +88,7 @@ def srv(tmp_path_factory):
     from conftest import Daemon
     d = Daemon(tmp_path_factory.mktemp("sec")).start()
     yield d
-    d.stop()
+    d.end()
 
 
 @pytest.mark.parametrize("case", sorted(REJECTIONS))

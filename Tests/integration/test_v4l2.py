@@ -175,5 +175,5 @@ def test_device_range_and_missing_directory(daemon_factory, fake_lib, tmp_path):
     assert any("does not exist" in l.get("msg", "") for l in d.log_lines())
     bad = daemon_factory(plugins=[DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source", "required": True,
                                                         "config": {"device_range": "9-3"}}])
-    bad.start(wait=False)
+    bad.expect_end(exit_code=2).start(wait=False)
     assert bad.wait_exit() == 2 and "device_range" in bad.log_text()

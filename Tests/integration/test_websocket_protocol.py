@@ -27,7 +27,7 @@ def srv(tmp_path_factory):
                config={"server": {"max_message_bytes": MAX_MESSAGE}, "security": {"allowed_origins": [ALLOWED_ORIGIN]}})
     d.start()
     yield d
-    d.stop()
+    d.end()
 
 
 def ping_json(id=1):
