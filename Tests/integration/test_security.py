@@ -55,31 +55,44 @@ def authenticate(url, token):
 
 
 now = int(time.time())
+ALG = "algorithm '{}' not accepted (HS256 only)"
+CLAIM = "invalid claims: {}"
+# case: (token, reason, data.detail: the rule that fired, as JWTRejection describes it)
 REJECTIONS = {
-    "alg_none": (forge({"alg": "none"}, claims()).rsplit(".", 1)[0] + ".", "auth_failed"),
-    "alg_none_signed": (forge({"alg": "none", "typ": "JWT"}, claims()), "auth_failed"),
-    "alg_NONE_uppercase": (forge({"alg": "NONE"}, claims()), "auth_failed"),
-    "alg_HS384_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS384"), "auth_failed"),
-    "alg_hs256_lowercase": (forge({"alg": "hs256"}, claims()), "auth_failed"),
-    "alg_HS512_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS512"), "auth_failed"),
-    "bad_signature_pyjwt": (pyjwt.encode(claims(), "another-secret-that-is-long-enough-0123456789", algorithm="HS256"), "auth_failed"),
-    "malformed_base64": (forge({"alg": "HS256"}, claims(), raw_payload="e30*"), "auth_failed"),
-    "header_not_json": (forge({}, claims(), raw_header=b64(b"not json")), "auth_failed"),
-    "payload_not_json": (forge({"alg": "HS256"}, {}, raw_payload=b64(b"[1,2]")), "auth_failed"),
-    "two_parts": ("abc.def", "auth_failed"),
-    "missing_user_id": (pyjwt.encode(claims(user_id=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "missing_role": (pyjwt.encode(claims(role=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "missing_iat": (pyjwt.encode(claims(iat=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "missing_exp": (pyjwt.encode(claims(exp=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "user_id_number": (pyjwt.encode(claims(user_id=7), SECRET, algorithm="HS256"), "auth_failed"),
-    "role_number": (pyjwt.encode(claims(role=3), SECRET, algorithm="HS256"), "auth_failed"),
-    "iat_string": (forge({"alg": "HS256"}, claims(iat=str(now))), "auth_failed"),
-    "exp_string": (forge({"alg": "HS256"}, claims(exp=str(now + 600))), "auth_failed"),
-    "unknown_role": (pyjwt.encode(claims(role="root"), SECRET, algorithm="HS256"), "auth_failed"),
-    "role_wrong_case": (pyjwt.encode(claims(role="Admin"), SECRET, algorithm="HS256"), "auth_failed"),
-    "expired": (pyjwt.encode(claims(iat=now - 7200, exp=now - 3600), SECRET, algorithm="HS256"), "token_expired"),
-    "nbf_in_future": (pyjwt.encode(claims(nbf=now + 3600), SECRET, algorithm="HS256"), "auth_failed"),
-    "oversize": (pyjwt.encode(claims(pad="x" * 9000), SECRET, algorithm="HS256"), "auth_failed"),
+    "alg_none": (forge({"alg": "none"}, claims()).rsplit(".", 1)[0] + ".", "auth_failed", ALG.format("none")),
+    "alg_none_signed": (forge({"alg": "none", "typ": "JWT"}, claims()), "auth_failed", ALG.format("none")),
+    "alg_NONE_uppercase": (forge({"alg": "NONE"}, claims()), "auth_failed", ALG.format("NONE")),
+    # Signed with the right secret: refused for the algorithm, not for the signature.
+    "alg_HS384_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS384"), "auth_failed", ALG.format("HS384")),
+    "alg_hs256_lowercase": (forge({"alg": "hs256"}, claims()), "auth_failed", ALG.format("hs256")),
+    "alg_HS512_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS512"), "auth_failed", ALG.format("HS512")),
+    "bad_signature_pyjwt": (pyjwt.encode(claims(), "another-secret-that-is-long-enough-0123456789", algorithm="HS256"), "auth_failed",
+                            "bad signature"),
+    "malformed_base64": (forge({"alg": "HS256"}, claims(), raw_payload="e30*"), "auth_failed", "malformed token: invalid base64url"),
+    "header_not_json": (forge({}, claims(), raw_header=b64(b"not json")), "auth_failed", "malformed token: header is not a JSON object"),
+    "header_without_alg": (forge({"typ": "JWT"}, claims()), "auth_failed", "malformed token: header has no 'alg'"),
+    "critical_header": (forge({"alg": "HS256", "crit": ["exp"]}, claims()), "auth_failed",
+                        "malformed token: critical header extensions are not supported"),
+    "payload_not_json": (forge({"alg": "HS256"}, {}, raw_payload=b64(b"[1,2]")), "auth_failed", "malformed token: payload is not a JSON object"),
+    "two_parts": ("abc.def", "auth_failed", "malformed token: expected three dot-separated parts"),
+    "missing_user_id": (pyjwt.encode(claims(user_id=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'user_id' must be a non-empty string")),
+    "missing_role": (pyjwt.encode(claims(role=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'role' must be a string")),
+    "missing_iat": (pyjwt.encode(claims(iat=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'iat' must be a number")),
+    "missing_exp": (pyjwt.encode(claims(exp=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'exp' must be a number")),
+    "user_id_too_long": (pyjwt.encode(claims(user_id="u" * 257), SECRET, algorithm="HS256"), "auth_failed",
+                         CLAIM.format("'user_id' must be a non-empty string")),
+    "user_id_number": (pyjwt.encode(claims(user_id=7), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'user_id' must be a non-empty string")),
+    "role_number": (pyjwt.encode(claims(role=3), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'role' must be a string")),
+    "iat_string": (forge({"alg": "HS256"}, claims(iat=str(now))), "auth_failed", CLAIM.format("'iat' must be a number")),
+    "exp_string": (forge({"alg": "HS256"}, claims(exp=str(now + 600))), "auth_failed", CLAIM.format("'exp' must be a number")),
+    "nbf_string": (forge({"alg": "HS256"}, claims(nbf=str(now))), "auth_failed", CLAIM.format("'nbf' must be a number")),
+    "unknown_role": (pyjwt.encode(claims(role="root"), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("unknown role 'root'")),
+    "role_wrong_case": (pyjwt.encode(claims(role="Admin"), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("unknown role 'Admin'")),
+    "expired": (pyjwt.encode(claims(iat=now - 7200, exp=now - 3600), SECRET, algorithm="HS256"), "token_expired", "token expired"),
+    "nbf_in_future": (pyjwt.encode(claims(nbf=now + 3600), SECRET, algorithm="HS256"), "auth_failed", "token not valid yet (nbf/iat in the future)"),
+    "iat_in_future": (pyjwt.encode(claims(iat=now + 3600, exp=now + 7200), SECRET, algorithm="HS256"), "auth_failed",
+                      "token not valid yet (nbf/iat in the future)"),
+    "oversize": (pyjwt.encode(claims(pad="x" * 9000), SECRET, algorithm="HS256"), "auth_failed", "token larger than 8 KiB"),
 }
 
 
@@ -93,9 +106,10 @@ def srv(tmp_path_factory):
 
 @pytest.mark.parametrize("case", sorted(REJECTIONS))
 def test_token_rejection_rule(srv, case):
-    token, reason = REJECTIONS[case]
+    token, reason, detail = REJECTIONS[case]
     r = authenticate(srv.url, token)
     assert r["error"]["code"] == -32001 and r["error"]["data"]["reason"] == reason, (case, r)
+    assert r["error"]["data"]["detail"] == detail, (case, r)  # the rule that fired, not just any refusal
 
 
 def test_clock_skew_tolerates_slightly_expired_and_early_tokens(srv):
