@@ -5,6 +5,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import stat
@@ -353,23 +354,48 @@ def test_repeated_auth_failures_from_one_ip_slow_down(daemon_factory):
 
 # --- HTTP credentials -------------------------------------------------------------------------
 
-def curl(url, *headers):
-    args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url]
-    for h in headers:
-        args += ["-H", h]
-    return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout
+def http_get(d, path, headers=None):
+    """(status, headers with lower-case names, body bytes) of one GET."""
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def assert_refused(reply, status, error, challenge=True):
+    """An HTTP refusal as the contract has it: the status, a JSON `{"error": …}` body saying why,
+    and the Bearer challenge on a 401."""
+    code, headers, body = reply
+    assert code == status, reply
+    assert headers["content-type"] == "application/json" and int(headers["content-length"]) == len(body), headers
+    assert json.loads(body) == {"error": error}, body
+    assert (headers.get("www-authenticate") == "Bearer") == challenge, headers
+
+
+def assert_metrics_served(reply):
+    code, headers, body = reply
+    assert code == 200, reply
+    assert headers["content-type"].startswith("text/plain; version=0.0.4") and "www-authenticate" not in headers
+    assert b"# TYPE camera_service_info gauge" in body and b"camera_service_info{version=" in body
 
 
 def test_http_endpoints_take_bearer_and_api_key(daemon_factory):
     d = daemon_factory()
     key = cli(d, "keys", "add", "--role", "viewer").stdout.strip()
     d.start()
-    assert curl(d.http + "/metrics") == "401"
-    assert curl(d.http + "/metrics", "Authorization: Bearer nonsense") == "401"
-    assert curl(d.http + "/metrics", f"Authorization: Bearer {make_token('viewer')}") == "200"
-    assert curl(d.http + "/metrics", f"X-API-Key: {key}") == "200"
-    assert curl(d.http + "/metrics", f"Authorization: Bearer {key}") == "200"
-    assert curl(d.http + "/health") == "200"  # probes need no credentials
+    assert_refused(http_get(d, "/metrics"), 401, "authentication required (Authorization: Bearer or X-API-Key)")
+    assert_refused(http_get(d, "/metrics", {"Authorization": "Bearer nonsense"}), 401, "invalid credentials")
+    assert_refused(http_get(d, "/metrics", {"Authorization": f"Bearer {make_token('viewer', ttl=-3600)}"}), 401, "the credential has expired")
+    assert_refused(http_get(d, "/metrics", {"X-API-Key": key[:-2] + ("AA" if not key.endswith("AA") else "BB")}), 401, "invalid credentials")
+    assert_refused(http_get(d, "/metrics", {"Authorization": "Basic dTpw"}), 401, "authentication required (Authorization: Bearer or X-API-Key)")
+    assert_metrics_served(http_get(d, "/metrics", {"Authorization": f"Bearer {make_token('viewer')}"}))
+    assert_metrics_served(http_get(d, "/metrics", {"X-API-Key": key}))
+    assert_metrics_served(http_get(d, "/metrics", {"Authorization": f"Bearer {key}"}))
+    code, headers, body = http_get(d, "/health")  # probes need no credentials
+    assert code == 200 and json.loads(body)["status"] == "healthy" and "www-authenticate" not in headers
 
 
 # --- regressions from review --------------------------------------------------------------
@@ -385,5 +411,9 @@ def test_absurd_expiry_is_refused_and_the_daemon_survives(srv):
 
 def test_http_auth_failures_are_throttled_per_ip(daemon_factory):
     d = daemon_factory(config={"security": {"rate_limit": {"auth_failures_before_backoff": 2}}}).start()
-    assert [curl(d.http + "/metrics", "Authorization: Bearer wrong") for _ in range(2)] == ["401", "401"]
-    assert curl(d.http + "/metrics", f"Authorization: Bearer {make_token('viewer')}") == "429"
+    for _ in range(2):
+        assert_refused(http_get(d, "/metrics", {"Authorization": "Bearer wrong"}), 401, "invalid credentials")
+    code, headers, body = reply = http_get(d, "/metrics", {"Authorization": f"Bearer {make_token('viewer')}"})
+    assert code == 429 and headers["content-type"] == "application/json", reply
+    assert "failed authentications" in json.loads(body)["error"] and "www-authenticate" not in headers
+    assert 1 <= int(headers["retry-after"]) <= 60, headers
