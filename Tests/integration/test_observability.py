@@ -157,6 +157,8 @@ def test_get_metrics_and_prometheus_text(daemon):
     assert m["connections"]["active"] >= 1 and m["connections"]["peak"] >= m["connections"]["active"]
     assert m["system"]["rss_bytes"] > 1_000_000 and m["system"]["threads"] >= 2 and m["system"]["open_fds"] > 3
     assert m["cameras"] == {"connected": 2, "total": 2}
+    # No media backend and no capture engine: no stream or recording figures, not zeros.
+    assert "streams" not in m and "recordings" not in m
     for key in ["p50_ms", "p99_ms"]:
         assert 0 <= m["requests"]["per_method"]["ping"][key] < 1000
 
