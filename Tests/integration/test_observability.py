@@ -123,6 +123,7 @@ def test_slow_consumer_is_closed_and_others_keep_receiving(daemon_factory, fixtu
         # ~12 MB of events in rounds the good client keeps up with: far more than the silent
         # client's kernel buffers and its 1 MiB queue can hold.
         got = 0
+        seqs = []
         for _ in range(12):
             await admin.call("fixture.emit", {"topic": "snapshot.taken", "params": {"device": "d", "pad": "x" * 2000}, "count": 500})
             target = got + 500
@@ -130,6 +131,7 @@ def test_slow_consumer_is_closed_and_others_keep_receiving(daemon_factory, fixtu
                 m = await good.note(5)
                 if m.get("method") == "snapshot.taken":
                     got += 1
+                    seqs.append(m["params"]["seq"])
         # The slow one was cut off; the metrics say so.
         await asyncio.sleep(0.2)
         metrics = (await admin.call("get_metrics"))["result"]
@@ -137,9 +139,11 @@ def test_slow_consumer_is_closed_and_others_keep_receiving(daemon_factory, fixtu
         # window drains slowly: judge by the server's side (its log and metrics), not by EOF.
         closed = any("slow reader" in l.get("msg", "") for l in d.log_lines())
         s.close()
-        return got, closed, metrics
-    got, closed, metrics = asyncio.run(go())
+        return got, seqs, closed, metrics
+    got, seqs, closed, metrics = asyncio.run(go())
     assert got == 6000 and closed
+    # The reader that keeps up missed nothing and saw the events in seq order.
+    assert all(b > a for a, b in zip(seqs, seqs[1:])) and len(set(seqs)) == 6000
     assert metrics["connections"]["rejected"] >= 1
 
 
