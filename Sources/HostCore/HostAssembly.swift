@@ -117,6 +117,9 @@ final class HostAssembly: Sendable {
     /// events still reach clients), then the network drains and closes with 1001.
     func beginShutdown(_ handle: LoopHandle) {
         guard !shuttingDown.exchange(true, ordering: .relaxed) else { return }
+        // Not ready from now on (/health/ready 503), though requests are still served while
+        // the capture engine ends its recordings.
+        serverState.setStopping()
         events.publish(Event(topic: EventTopic.systemShutdown, params: ["reason": "signal"]))
         let engine = plugins.capabilities.captureEngine?.engine
         let limit = config.server.shutdownTimeout

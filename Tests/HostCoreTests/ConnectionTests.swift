@@ -39,10 +39,24 @@ import Testing
     }
 
     @Test func slowReaderIsCutOrReset() {
+        // A WebSocket cut at a frame boundary has its 1008 queued: it is not closed once the
+        // queue is written (closing on unread input resets, losing the close frame), but when
+        // the peer answers the close, or at the deadline.
         var l = ConnectionLifecycle(requestDeadline: 10)
         l.upgraded()
         l.outboundOverflowed(now: 1, abort: false)
-        #expect(l.state == .draining(deadline: 1 + ConnectionLifecycle.drainTime, abort: false))
+        #expect(l.state == .closeSent(deadline: 1 + ConnectionLifecycle.drainTime) && !l.acceptsWork)
+        #expect(l.flushed() == .none && l.timer(now: 1 + ConnectionLifecycle.drainTime / 2) == .none)
+        #expect(l.timer(now: 1 + ConnectionLifecycle.drainTime) == .close(abort: false))
+        var answered = ConnectionLifecycle(requestDeadline: 10)
+        answered.upgraded()
+        answered.outboundOverflowed(now: 1, abort: false)
+        answered.closeFrameQueued(now: 1.5)  // the peer's close: drain, then close first
+        #expect(answered.flushed() == .close(abort: false))
+        // An HTTP queue cannot carry a close frame: drained, then closed.
+        var http = ConnectionLifecycle(requestDeadline: 10)
+        http.outboundOverflowed(now: 1, abort: false)
+        #expect(http.state == .draining(deadline: 1 + ConnectionLifecycle.drainTime, abort: false))
         var h = ConnectionLifecycle(requestDeadline: 10)
         h.outboundOverflowed(now: 1, abort: true)
         #expect(h.timer(now: 100) == .close(abort: true))

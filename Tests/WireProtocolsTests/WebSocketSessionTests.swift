@@ -180,12 +180,29 @@ import WireProtocols
     @Test func keepalivePingsThenTimesOut() {
         var k = WebSocketKeepalive(interval: 30, timeout: 60, now: 0)
         #expect(k.tick(now: 10) == .none)
-        guard case .sendPing = k.tick(now: 31) else { Issue.record("expected a ping"); return }
+        guard case .sendPing(let frame) = k.tick(now: 31) else { Issue.record("expected a ping"); return }
+        expectPingFrame(frame)
         #expect(k.tick(now: 40) == .none)  // one ping outstanding at a time
         #expect(k.tick(now: 60) == .none)  // the peer gets timeout - interval after the ping
         #expect(k.tick(now: 61) == .timedOut)
         k.heard(at: 61)
         #expect(k.tick(now: 62) == .none)
+        // Heard again: the next ping goes out one interval later, a real frame again.
+        #expect(k.tick(now: 90) == .none)
+        guard case .sendPing(let again) = k.tick(now: 91) else { Issue.record("expected a second ping"); return }
+        expectPingFrame(again)
+    }
+
+    /// What goes on the wire is one complete ping frame as RFC 6455 §5.5.2 has it: FIN set,
+    /// opcode 0x9, unmasked (server to client), a control payload of at most 125 bytes, and
+    /// nothing after it. A client answers it with a pong carrying the same payload.
+    func expectPingFrame(_ frame: [UInt8]) {
+        #expect(frame.count >= 2, "no frame: \(frame)")
+        guard frame.count >= 2 else { return }
+        #expect(frame[0] == 0x89, "not a final ping frame: first byte \(frame[0])")
+        #expect(frame[1] & 0x80 == 0, "a server frame must not be masked")
+        let length = Int(frame[1] & 0x7F)
+        #expect(length <= 125 && frame.count == 2 + length, "payload length \(length) in a \(frame.count)-byte frame")
     }
 
     @Test func coarseTicksNeverDropAClientThatAnswers() {

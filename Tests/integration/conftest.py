@@ -3,6 +3,10 @@
 The daemon binary is taken from $CAMERA_SERVICE_BIN, else .build/debug/camera-service.
 Every daemon gets its own port, config.yaml and plugins.yaml in a temp dir; its log
 (JSON lines on stderr) is captured for assertions.
+
+At teardown every daemon must end as expected: by default it is stopped with SIGTERM and must
+exit 0, so a daemon that crashed during the test, hung on shutdown or exited non-zero fails
+the test. A test that ends its daemon differently on purpose says so with `expect_end`.
 """
 import json
 import os
@@ -64,6 +68,8 @@ class Daemon:
         self.args = args or []
         self.proc = None
         self.log_path = tmp / "daemon.log"
+        # How the daemon must end: ("exit", code) or ("signal", signum). See expect_end().
+        self.expected_end = ("exit", 0)
 
     @property
     def url(self):
@@ -103,6 +109,46 @@ class Daemon:
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
 
+    def expect_end(self, exit_code=None, signal=None):
+        """Declares the end this test gives the daemon on purpose: an exit code (2 for a refused
+        configuration) or death by a signal (SIGKILL). Teardown then requires exactly that."""
+        assert (exit_code is None) != (signal is None), "expect_end takes exit_code or signal"
+        self.expected_end = ("exit", exit_code) if signal is None else ("signal", int(signal))
+        return self
+
+    def end_problem(self, timeout=15):
+        """Stops the daemon if it still runs (SIGTERM); returns why its end is not the expected
+        one, or None."""
+        if self.proc is None:
+            return None
+        hung = False
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                hung = True
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode
+        actual = ("signal", -code) if code < 0 else ("exit", code)
+        if hung:
+            problem = f"daemon did not exit within {timeout} s of SIGTERM"
+        elif actual != self.expected_end:
+            what = lambda e: f"exit code {e[1]}" if e[0] == "exit" else f"signal {signal.Signals(e[1]).name}"
+            problem = f"daemon ended with {what(actual)}, expected {what(self.expected_end)}"
+        else:
+            return None
+        tail = "\n".join(self.log_text().splitlines()[-15:])
+        return f"{problem} (port {self.port}); last log lines:\n{tail}"
+
+    def end(self):
+        """Stops the daemon and fails the test when it did not end as expected (for fixtures
+        that manage a Daemon themselves)."""
+        problem = self.end_problem()
+        if problem:
+            pytest.fail(problem, pytrace=False)
+
     def log_text(self):
         try:
             return self.log_path.read_text(errors="replace")
@@ -131,8 +177,9 @@ def daemon_factory(tmp_path):
         return d
 
     yield make
-    for d in started:
-        d.stop()
+    problems = [p for p in (d.end_problem() for d in started) if p]
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

@@ -104,6 +104,29 @@ async def until_note(c, method, timeout=20, **match):
     raise AssertionError(f"no {method} {match}")
 
 
+# ------------------------------------------------------------------- what the daemon reports
+
+def test_server_info_and_metrics_report_the_capture_engine(direct):
+    """With FFmpegCapture loaded the formats are the engine's own (recordings, then snapshots)
+    and recording figures are the engine's count; without a media backend there are none for
+    streams."""
+    async def go():
+        admin = await Client.open(direct.url, "admin")
+        info = (await admin.call("get_server_info"))["result"]
+        idle = (await admin.call("get_metrics"))["result"]
+        await admin.call("start_recording", {"device": "test_cam0", "format": "mkv"})
+        busy = (await admin.call("get_metrics"))["result"]
+        await admin.call("stop_recording", {"device": "test_cam0"})
+        after = (await admin.call("get_metrics"))["result"]
+        return info, idle, busy, after
+    info, idle, busy, after = asyncio.run(go())
+    assert info["supported_formats"] == ["fmp4", "mp4", "mkv", "jpg", "png"]
+    assert {"snapshots", "recordings", "file_management"} <= set(info["capabilities"]) and "streaming" not in info["capabilities"]
+    assert info["max_cameras"] == 1  # the one test-pattern camera configured
+    assert (idle["recordings"], busy["recordings"], after["recordings"]) == ({"active": 0}, {"active": 1}, {"active": 0})
+    assert "streams" not in idle and "streams" not in busy
+
+
 # ---------------------------------------------------------------------------------- snapshots
 
 def test_direct_snapshots_without_a_media_backend(direct, store):

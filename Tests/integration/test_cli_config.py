@@ -19,21 +19,21 @@ def test_version_and_help():
 
 def test_config_error_exits_2_with_location(daemon_factory):
     d = daemon_factory(raw_config="server:\n  port: 8002\n  websocket_pth: /x\n")
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     assert "config.yaml:3:3: unknown key 'server.websocket_pth' (did you mean 'websocket_path'?)" in d.log_text()
 
 
 def test_yaml_syntax_error_exits_2(daemon_factory):
     d = daemon_factory(raw_config="server: {port: [1\n")
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     assert "YAML error" in d.log_text() and "config.yaml:" in d.log_text()
 
 
 def test_bad_plugins_file_exits_2(daemon_factory):
     d = daemon_factory(raw_plugins="plugins:\n  - name: x\n")
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     assert "plugins.yaml:2:5: plugin 'x': missing 'library'" in d.log_text()
 
@@ -54,7 +54,7 @@ def test_environment_overrides_port_and_level(daemon_factory):
 
 def test_bad_environment_override_exits_2(daemon_factory):
     d = daemon_factory(env={"CAMERA_SERVICE_SERVER_MAX_CONNECTIONS": "lots"})
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     assert "environment CAMERA_SERVICE_SERVER_MAX_CONNECTIONS: server.max_connections" in d.log_text()
 
@@ -62,7 +62,7 @@ def test_bad_environment_override_exits_2(daemon_factory):
 def test_weak_jwt_secret_refused_in_production_accepted_in_development(daemon_factory):
     weak = [{"name": "jwt_auth", "library": "JWTAuth", "required": True, "config": {"secret": "changeme"}}]
     d = daemon_factory(plugins=weak)
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     assert "well-known placeholder" in d.log_text()
     d2 = daemon_factory(plugins=weak, config={"mode": "development"}).start()

@@ -22,7 +22,7 @@ def test_check_config_runs_plugin_checks_and_fails_like_start_up(daemon_factory)
     assert r.returncode == 2, r.stdout
     assert "plugin jwt_auth: ERROR" in r.stdout and "secret" in r.stdout
     # Starting the same way fails the same way.
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     # A good configuration passes both.
     good = daemon_factory()

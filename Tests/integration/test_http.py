@@ -18,7 +18,7 @@ def srv(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("http"))
     d.start()
     yield d
-    d.stop()
+    d.end()
 
 
 def curl(url, *args, timeout=5):

@@ -34,7 +34,7 @@ def srv(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("rpc"), plugins=PLUGINS)
     d.start()
     yield d
-    d.stop()
+    d.end()
 
 
 
@@ -433,3 +433,31 @@ def test_identity_is_per_connection(srv):
     finally:
         a.close_socket()
         b.close_socket()
+
+
+# ------------------------------------------------------------------ -32603 from a handler bug
+
+def test_a_handler_that_throws_a_plain_error_is_internal_error(daemon_factory, fixtures):
+    """A plugin method that throws something other than an RPC error (a bug) gets -32603 with a
+    correlation id, the error itself goes to the log only, and the daemon serves on."""
+    d = daemon_factory(plugins=PLUGINS + [{"name": "fixture_events", "library": str(fixtures / "libFixtureEventSource.so")}]).start()
+    ws = RawWS(d.port)
+    try:
+        replies = [ws.call("fixture.fail", id=1), ws.call("fixture.fail_async", id=2)]
+        send(ws, [{"jsonrpc": "2.0", "method": "fixture.fail", "id": 3}, {"jsonrpc": "2.0", "method": "ping", "id": 4}])
+        batch = ws.recv_json()
+        after = ws.call("ping", id=5)
+    finally:
+        ws.close_socket()
+    for reply, method in zip(replies + [batch[0]], ["fixture.fail", "fixture.fail_async", "fixture.fail"]):
+        assert set(reply) == {"jsonrpc", "id", "error"}, reply
+        e = reply["error"]
+        assert e["code"] == -32603 and e["message"] == MESSAGES[-32603] and e["data"]["reason"] == "internal_error", reply
+        assert e["data"]["detail"].startswith(f"unexpected failure in {method}; see the server log (cid "), reply
+        assert "internal-detail-7f3a" not in json.dumps(reply)  # the bug's text stays in the log
+    assert [r["id"] for r in batch] == [3, 4] and batch[1]["result"] == "pong"
+    assert after == {"jsonrpc": "2.0", "id": 5, "result": "pong"}
+    logged = [l for l in d.log_lines() if "internal-detail-7f3a" in l.get("msg", "")]
+    assert len(logged) == 3 and all(l["level"] == "error" for l in logged), logged
+    cids = [r["error"]["data"]["detail"].rsplit("cid ", 1)[1].rstrip(")") for r in replies]
+    assert all(any(cid in json.dumps(l) for l in logged) for cid in cids), (cids, logged)

@@ -139,6 +139,25 @@ def test_start_streaming_serves_real_rtsp(media):
         wait_for(publisher_gone, "the publisher to stop", timeout=8)
 
 
+def test_metrics_report_the_backends_streams(media):
+    """get_metrics has stream figures when a media backend is loaded, taken from it (the same
+    as get_streams), and none for recordings without a capture engine."""
+    async def go():
+        admin = await Client.open(media.url, "admin")
+        await admin.call("start_streaming", {"device": "test_cam0"})
+        streams = (await admin.call("get_streams"))["result"]
+        metrics = (await admin.call("get_metrics"))["result"]
+        info = (await admin.call("get_server_info"))["result"]
+        await admin.call("stop_streaming", {"device": "test_cam0"})
+        return streams, metrics, info
+    streams, metrics, info = asyncio.run(go())
+    assert streams["total"] == 1 and streams["active"] == 1
+    m = metrics["streams"]
+    assert (m["total"], m["active"]) == (streams["total"], streams["active"]) and isinstance(m["viewers"], int) and m["viewers"] >= 0
+    assert "recordings" not in metrics
+    assert "streaming" in info["capabilities"] and info["supported_formats"] == []  # no capture engine
+
+
 def test_roles_of_the_streaming_methods(media):
     async def go():
         viewer = await Client.open(media.url, "viewer")

@@ -70,7 +70,7 @@ def test_failed_plugin_leaves_no_methods_behind(daemon_factory, fixtures):
 def test_required_plugin_failure_stops_startup_with_exit_2(daemon_factory, fixtures, case):
     lib, cause = CASES[case]
     d = daemon_factory(plugins=DEFAULT_PLUGINS + [{"name": case, "library": library_path(fixtures, lib), "required": True}])
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     lines = plugin_lines(d, case)
     assert len(lines) == 1 and lines[0]["level"] == "error" and cause in lines[0]["msg"]

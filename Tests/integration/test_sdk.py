@@ -72,13 +72,20 @@ def test_plugin_topics_are_subscribable_discoverable_and_guarded(sdk):
 
 
 def test_plugin_routes_authenticate_and_stream(sdk, tmp_path):
-    assert get(sdk, "/fixture/bytes")[0] == 401
-    assert get(sdk, "/fixture/bytes", {"Authorization": "Bearer nonsense"})[0] == 401
+    # Refusals on a plugin's route: the status, the challenge on a 401, and a JSON body saying why.
+    status, headers, body = get(sdk, "/fixture/bytes")
+    assert (status, headers["www-authenticate"], headers["content-type"]) == (401, "Bearer", "application/json")
+    assert json.loads(body) == {"error": "authentication required (Authorization: Bearer or X-API-Key)"}
+    status, headers, body = get(sdk, "/fixture/bytes", {"Authorization": "Bearer nonsense"})
+    assert status == 401 and headers["www-authenticate"] == "Bearer" and json.loads(body) == {"error": "invalid credentials"}
+    assert "x-caller" not in headers  # the handler never ran
     status, headers, body = get(sdk, "/fixture/bytes", bearer("viewer"))
     assert status == 200 and body == b"hello" and headers["content-length"] == "5" and headers["x-caller"] == "tester"
     status, headers, body = get(sdk, "/fixture/bytes", bearer("viewer"), method="HEAD")
     assert status == 200 and body == b"" and headers["content-length"] == "5"
-    assert get(sdk, "/fixture-admin/", bearer("operator"))[0] == 403
+    status, headers, body = get(sdk, "/fixture-admin/", bearer("operator"))
+    assert status == 403 and "www-authenticate" not in headers and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"error": "/fixture-admin/ needs role admin; you are operator"}
     assert get(sdk, "/fixture-admin/", bearer("admin"))[0] == 200
     # A produced body of unknown length: chunked transfer encoding.
     status, headers, body = get(sdk, "/fixture/stream?n=4", bearer("viewer"))
@@ -134,6 +141,7 @@ def test_children_are_counted_and_die_with_a_killed_daemon(sdk):
     assert metrics["processes"]["live"] >= 1 and metrics["processes"]["by_plugin"]["fixture_sdk"]["live"] == 1
     status, _, body = get(sdk, "/metrics", bearer("viewer"))
     assert 'camera_service_child_processes{plugin="fixture_sdk"} 1' in body.decode()
+    sdk.expect_end(signal=signal.SIGKILL)
     sdk.proc.send_signal(signal.SIGKILL)  # no chance to clean up: PR_SET_PDEATHSIG does it
     sdk.proc.wait()
     for _ in range(50):

@@ -5,6 +5,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import stat
@@ -55,31 +56,44 @@ def authenticate(url, token):
 
 
 now = int(time.time())
+ALG = "algorithm '{}' not accepted (HS256 only)"
+CLAIM = "invalid claims: {}"
+# case: (token, reason, data.detail: the rule that fired, as JWTRejection describes it)
 REJECTIONS = {
-    "alg_none": (forge({"alg": "none"}, claims()).rsplit(".", 1)[0] + ".", "auth_failed"),
-    "alg_none_signed": (forge({"alg": "none", "typ": "JWT"}, claims()), "auth_failed"),
-    "alg_NONE_uppercase": (forge({"alg": "NONE"}, claims()), "auth_failed"),
-    "alg_HS384_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS384"), "auth_failed"),
-    "alg_hs256_lowercase": (forge({"alg": "hs256"}, claims()), "auth_failed"),
-    "alg_HS512_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS512"), "auth_failed"),
-    "bad_signature_pyjwt": (pyjwt.encode(claims(), "another-secret-that-is-long-enough-0123456789", algorithm="HS256"), "auth_failed"),
-    "malformed_base64": (forge({"alg": "HS256"}, claims(), raw_payload="e30*"), "auth_failed"),
-    "header_not_json": (forge({}, claims(), raw_header=b64(b"not json")), "auth_failed"),
-    "payload_not_json": (forge({"alg": "HS256"}, {}, raw_payload=b64(b"[1,2]")), "auth_failed"),
-    "two_parts": ("abc.def", "auth_failed"),
-    "missing_user_id": (pyjwt.encode(claims(user_id=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "missing_role": (pyjwt.encode(claims(role=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "missing_iat": (pyjwt.encode(claims(iat=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "missing_exp": (pyjwt.encode(claims(exp=...), SECRET, algorithm="HS256"), "auth_failed"),
-    "user_id_number": (pyjwt.encode(claims(user_id=7), SECRET, algorithm="HS256"), "auth_failed"),
-    "role_number": (pyjwt.encode(claims(role=3), SECRET, algorithm="HS256"), "auth_failed"),
-    "iat_string": (forge({"alg": "HS256"}, claims(iat=str(now))), "auth_failed"),
-    "exp_string": (forge({"alg": "HS256"}, claims(exp=str(now + 600))), "auth_failed"),
-    "unknown_role": (pyjwt.encode(claims(role="root"), SECRET, algorithm="HS256"), "auth_failed"),
-    "role_wrong_case": (pyjwt.encode(claims(role="Admin"), SECRET, algorithm="HS256"), "auth_failed"),
-    "expired": (pyjwt.encode(claims(iat=now - 7200, exp=now - 3600), SECRET, algorithm="HS256"), "token_expired"),
-    "nbf_in_future": (pyjwt.encode(claims(nbf=now + 3600), SECRET, algorithm="HS256"), "auth_failed"),
-    "oversize": (pyjwt.encode(claims(pad="x" * 9000), SECRET, algorithm="HS256"), "auth_failed"),
+    "alg_none": (forge({"alg": "none"}, claims()).rsplit(".", 1)[0] + ".", "auth_failed", ALG.format("none")),
+    "alg_none_signed": (forge({"alg": "none", "typ": "JWT"}, claims()), "auth_failed", ALG.format("none")),
+    "alg_NONE_uppercase": (forge({"alg": "NONE"}, claims()), "auth_failed", ALG.format("NONE")),
+    # Signed with the right secret: refused for the algorithm, not for the signature.
+    "alg_HS384_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS384"), "auth_failed", ALG.format("HS384")),
+    "alg_hs256_lowercase": (forge({"alg": "hs256"}, claims()), "auth_failed", ALG.format("hs256")),
+    "alg_HS512_pyjwt": (pyjwt.encode(claims(), SECRET, algorithm="HS512"), "auth_failed", ALG.format("HS512")),
+    "bad_signature_pyjwt": (pyjwt.encode(claims(), "another-secret-that-is-long-enough-0123456789", algorithm="HS256"), "auth_failed",
+                            "bad signature"),
+    "malformed_base64": (forge({"alg": "HS256"}, claims(), raw_payload="e30*"), "auth_failed", "malformed token: invalid base64url"),
+    "header_not_json": (forge({}, claims(), raw_header=b64(b"not json")), "auth_failed", "malformed token: header is not a JSON object"),
+    "header_without_alg": (forge({"typ": "JWT"}, claims()), "auth_failed", "malformed token: header has no 'alg'"),
+    "critical_header": (forge({"alg": "HS256", "crit": ["exp"]}, claims()), "auth_failed",
+                        "malformed token: critical header extensions are not supported"),
+    "payload_not_json": (forge({"alg": "HS256"}, {}, raw_payload=b64(b"[1,2]")), "auth_failed", "malformed token: payload is not a JSON object"),
+    "two_parts": ("abc.def", "auth_failed", "malformed token: expected three dot-separated parts"),
+    "missing_user_id": (pyjwt.encode(claims(user_id=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'user_id' must be a non-empty string")),
+    "missing_role": (pyjwt.encode(claims(role=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'role' must be a string")),
+    "missing_iat": (pyjwt.encode(claims(iat=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'iat' must be a number")),
+    "missing_exp": (pyjwt.encode(claims(exp=...), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'exp' must be a number")),
+    "user_id_too_long": (pyjwt.encode(claims(user_id="u" * 257), SECRET, algorithm="HS256"), "auth_failed",
+                         CLAIM.format("'user_id' must be a non-empty string")),
+    "user_id_number": (pyjwt.encode(claims(user_id=7), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'user_id' must be a non-empty string")),
+    "role_number": (pyjwt.encode(claims(role=3), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("'role' must be a string")),
+    "iat_string": (forge({"alg": "HS256"}, claims(iat=str(now))), "auth_failed", CLAIM.format("'iat' must be a number")),
+    "exp_string": (forge({"alg": "HS256"}, claims(exp=str(now + 600))), "auth_failed", CLAIM.format("'exp' must be a number")),
+    "nbf_string": (forge({"alg": "HS256"}, claims(nbf=str(now))), "auth_failed", CLAIM.format("'nbf' must be a number")),
+    "unknown_role": (pyjwt.encode(claims(role="root"), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("unknown role 'root'")),
+    "role_wrong_case": (pyjwt.encode(claims(role="Admin"), SECRET, algorithm="HS256"), "auth_failed", CLAIM.format("unknown role 'Admin'")),
+    "expired": (pyjwt.encode(claims(iat=now - 7200, exp=now - 3600), SECRET, algorithm="HS256"), "token_expired", "token expired"),
+    "nbf_in_future": (pyjwt.encode(claims(nbf=now + 3600), SECRET, algorithm="HS256"), "auth_failed", "token not valid yet (nbf/iat in the future)"),
+    "iat_in_future": (pyjwt.encode(claims(iat=now + 3600, exp=now + 7200), SECRET, algorithm="HS256"), "auth_failed",
+                      "token not valid yet (nbf/iat in the future)"),
+    "oversize": (pyjwt.encode(claims(pad="x" * 9000), SECRET, algorithm="HS256"), "auth_failed", "token larger than 8 KiB"),
 }
 
 
@@ -88,14 +102,15 @@ def srv(tmp_path_factory):
     from conftest import Daemon
     d = Daemon(tmp_path_factory.mktemp("sec")).start()
     yield d
-    d.stop()
+    d.end()
 
 
 @pytest.mark.parametrize("case", sorted(REJECTIONS))
 def test_token_rejection_rule(srv, case):
-    token, reason = REJECTIONS[case]
+    token, reason, detail = REJECTIONS[case]
     r = authenticate(srv.url, token)
     assert r["error"]["code"] == -32001 and r["error"]["data"]["reason"] == reason, (case, r)
+    assert r["error"]["data"]["detail"] == detail, (case, r)  # the rule that fired, not just any refusal
 
 
 def test_clock_skew_tolerates_slightly_expired_and_early_tokens(srv):
@@ -120,11 +135,58 @@ def discover(url):
     return asyncio.run(session(url, ("rpc.discover", None)))[0]["result"]
 
 
+# Every method of the contract and the role it requires, copied from the contract
+# (docs/api.md "Methods" and the reference API §4: V viewer, O operator, A admin, – none). The
+# daemon's own answer (rpc.discover) is checked against this table, never the other way round.
+CONTRACT_ROLES = {
+    "ping": "none",
+    "authenticate": "none",
+    "rpc.discover": "none",
+    "get_camera_list": "viewer",
+    "get_camera_status": "viewer",
+    "get_camera_capabilities": "viewer",
+    "take_snapshot": "operator",
+    "start_recording": "operator",
+    "stop_recording": "operator",
+    "list_recordings": "viewer",
+    "list_snapshots": "viewer",
+    "get_recording_info": "viewer",
+    "get_snapshot_info": "viewer",
+    "delete_recording": "operator",
+    "delete_snapshot": "operator",
+    "start_streaming": "operator",
+    "stop_streaming": "operator",
+    "get_stream_url": "viewer",
+    "get_stream_status": "viewer",
+    "get_streams": "viewer",
+    "get_storage_info": "admin",
+    "set_retention_policy": "admin",
+    "cleanup_old_files": "admin",
+    "get_metrics": "admin",
+    "get_status": "admin",
+    "get_system_status": "viewer",
+    "get_server_info": "viewer",
+    "subscribe_events": "viewer",
+    "unsubscribe_events": "viewer",
+    "get_subscription_stats": "viewer",
+}
+
+
+def test_every_contract_method_is_registered_with_the_contracts_role(srv):
+    registered = {m["name"]: m["x-required-role"] for m in discover(srv.url)["methods"]}
+    missing = sorted(set(CONTRACT_ROLES) - set(registered))
+    assert missing == [], f"contract methods not registered: {missing}"
+    wrong = {name: (registered[name], role) for name, role in CONTRACT_ROLES.items() if registered[name] != role}
+    assert wrong == {}, f"rpc.discover disagrees with the contract (discover, contract): {wrong}"
+
+
 def test_role_matrix_over_every_registered_method(srv):
     """For every method and role: below the method's role -32002, no identity -32001, at or above
-    the role never an authentication or permission error."""
-    methods = {m["name"]: m["x-required-role"] for m in discover(srv.url)["methods"]}
-    assert len(methods) >= 30
+    the role never an authentication or permission error. The role is the contract's for its
+    methods; only plugin methods (not in the contract) take theirs from rpc.discover."""
+    registered = {m["name"]: m["x-required-role"] for m in discover(srv.url)["methods"]}
+    methods = {**registered, **CONTRACT_ROLES}
+    assert set(CONTRACT_ROLES) <= set(registered) and len(methods) > len(CONTRACT_ROLES)  # plugin methods too
     order = {"viewer": 1, "operator": 2, "admin": 3}
     tokens = {r: make_token(r) for r in order}
 
@@ -292,23 +354,48 @@ def test_repeated_auth_failures_from_one_ip_slow_down(daemon_factory):
 
 # --- HTTP credentials -------------------------------------------------------------------------
 
-def curl(url, *headers):
-    args = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url]
-    for h in headers:
-        args += ["-H", h]
-    return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout
+def http_get(d, path, headers=None):
+    """(status, headers with lower-case names, body bytes) of one GET."""
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+def assert_refused(reply, status, error, challenge=True):
+    """An HTTP refusal as the contract has it: the status, a JSON `{"error": …}` body saying why,
+    and the Bearer challenge on a 401."""
+    code, headers, body = reply
+    assert code == status, reply
+    assert headers["content-type"] == "application/json" and int(headers["content-length"]) == len(body), headers
+    assert json.loads(body) == {"error": error}, body
+    assert (headers.get("www-authenticate") == "Bearer") == challenge, headers
+
+
+def assert_metrics_served(reply):
+    code, headers, body = reply
+    assert code == 200, reply
+    assert headers["content-type"].startswith("text/plain; version=0.0.4") and "www-authenticate" not in headers
+    assert b"# TYPE camera_service_info gauge" in body and b"camera_service_info{version=" in body
 
 
 def test_http_endpoints_take_bearer_and_api_key(daemon_factory):
     d = daemon_factory()
     key = cli(d, "keys", "add", "--role", "viewer").stdout.strip()
     d.start()
-    assert curl(d.http + "/metrics") == "401"
-    assert curl(d.http + "/metrics", "Authorization: Bearer nonsense") == "401"
-    assert curl(d.http + "/metrics", f"Authorization: Bearer {make_token('viewer')}") == "200"
-    assert curl(d.http + "/metrics", f"X-API-Key: {key}") == "200"
-    assert curl(d.http + "/metrics", f"Authorization: Bearer {key}") == "200"
-    assert curl(d.http + "/health") == "200"  # probes need no credentials
+    assert_refused(http_get(d, "/metrics"), 401, "authentication required (Authorization: Bearer or X-API-Key)")
+    assert_refused(http_get(d, "/metrics", {"Authorization": "Bearer nonsense"}), 401, "invalid credentials")
+    assert_refused(http_get(d, "/metrics", {"Authorization": f"Bearer {make_token('viewer', ttl=-3600)}"}), 401, "the credential has expired")
+    assert_refused(http_get(d, "/metrics", {"X-API-Key": key[:-2] + ("AA" if not key.endswith("AA") else "BB")}), 401, "invalid credentials")
+    assert_refused(http_get(d, "/metrics", {"Authorization": "Basic dTpw"}), 401, "authentication required (Authorization: Bearer or X-API-Key)")
+    assert_metrics_served(http_get(d, "/metrics", {"Authorization": f"Bearer {make_token('viewer')}"}))
+    assert_metrics_served(http_get(d, "/metrics", {"X-API-Key": key}))
+    assert_metrics_served(http_get(d, "/metrics", {"Authorization": f"Bearer {key}"}))
+    code, headers, body = http_get(d, "/health")  # probes need no credentials
+    assert code == 200 and json.loads(body)["status"] == "healthy" and "www-authenticate" not in headers
 
 
 # --- regressions from review --------------------------------------------------------------
@@ -324,5 +411,9 @@ def test_absurd_expiry_is_refused_and_the_daemon_survives(srv):
 
 def test_http_auth_failures_are_throttled_per_ip(daemon_factory):
     d = daemon_factory(config={"security": {"rate_limit": {"auth_failures_before_backoff": 2}}}).start()
-    assert [curl(d.http + "/metrics", "Authorization: Bearer wrong") for _ in range(2)] == ["401", "401"]
-    assert curl(d.http + "/metrics", f"Authorization: Bearer {make_token('viewer')}") == "429"
+    for _ in range(2):
+        assert_refused(http_get(d, "/metrics", {"Authorization": "Bearer wrong"}), 401, "invalid credentials")
+    code, headers, body = reply = http_get(d, "/metrics", {"Authorization": f"Bearer {make_token('viewer')}"})
+    assert code == 429 and headers["content-type"] == "application/json", reply
+    assert "failed authentications" in json.loads(body)["error"] and "www-authenticate" not in headers
+    assert 1 <= int(headers["retry-after"]) <= 60, headers

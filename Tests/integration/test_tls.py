@@ -73,7 +73,7 @@ def test_bad_tls_files_stop_startup(daemon_factory, certs, tmp_path, which):
     files = {"cert": ("/nonexistent.pem", str(certs / "key.pem")), "key": (str(certs / "cert.pem"), "/nonexistent.pem"),
              "mismatch": (str(certs / "cert.pem"), str(other / "key.pem"))}[which]
     d = daemon_factory(config={"server": {"tls": {"cert_file": files[0], "key_file": files[1]}}})
-    d.start(wait=False)
+    d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     assert "TLS:" in d.log_text()
 

@@ -175,5 +175,165 @@ def test_device_range_and_missing_directory(daemon_factory, fake_lib, tmp_path):
     assert any("does not exist" in l.get("msg", "") for l in d.log_lines())
     bad = daemon_factory(plugins=[DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source", "required": True,
                                                         "config": {"device_range": "9-3"}}])
-    bad.start(wait=False)
+    bad.expect_end(exit_code=2).start(wait=False)
     assert bad.wait_exit() == 2 and "device_range" in bad.log_text()
+
+
+# --- failure paths, with the fake device's own knobs (busy=, fail=, delay_ms=, wedge=) ------
+
+def rewrite_in_place(path, content):
+    """Rewrites a node without the events a watcher sees (no truncation, no close): only the
+    source's own retries can notice. Same length as before; returns the fd to close later."""
+    fd = os.open(path, os.O_WRONLY)
+    assert len(content) == os.fstat(fd).st_size
+    os.write(fd, content.encode())
+    return fd
+
+
+async def closed(ws, result):
+    """Closes the client before the test ends (the daemon then stops without waiting for it)."""
+    await ws.close()
+    return result
+
+
+async def events_until(ws, device, status, topics=("camera.connected", "camera.status_change"), timeout=5):
+    """Every event for `device` up to and including the first with `status`."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            m = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
+        except asyncio.TimeoutError:
+            raise AssertionError(f"{device} not {status} within {timeout} s; events seen: {seen}") from None
+        if m.get("method") in topics and m["params"]["device"] == device:
+            seen.append((m["method"], m["params"]["status"]))
+            if m["params"]["status"] == status:
+                return seen, m["params"]
+
+
+def test_a_busy_device_that_frees_up_during_the_retries_connects(cams):
+    # busy=1 (another program streams from it) does not stop a camera being listed: the probe
+    # negotiates nothing. fail=EBUSY (the node itself refuses to open) is retried.
+    d = cams({0: UVC + "busy=1\n"})
+
+    async def go():
+        ws = await client(d)
+        listed = (await call(ws, "get_camera_list"))["result"]["cameras"]
+        await call(ws, "subscribe_events", {"topics": ["camera.connected", "camera.status_change"]})
+        plug(d.dev, 2, "card=Busy Cam\nfail=EBUSY\n")
+        await asyncio.sleep(0.4)  # two or three refused opens, 200 ms apart
+        fd = rewrite_in_place(d.dev / "video2", "card=Busy Cam\n#ail=EBUSY\n")
+        try:
+            return await closed(ws, (listed, await events_until(ws, "camera2", "CONNECTED")))
+        finally:
+            os.close(fd)
+    listed, (seen, cam) = asyncio.run(go())
+    assert [(c["device"], c["status"]) for c in listed] == [("camera0", "CONNECTED")]
+    assert seen == [("camera.connected", "CONNECTED")]  # never ERROR on the way
+    assert cam["name"] == "Busy Cam"
+
+
+def test_a_permission_error_is_retried_then_error_and_connects_once_fixed(cams):
+    d = cams({})
+
+    async def go():
+        ws = await client(d)
+        await call(ws, "subscribe_events", {"topics": ["camera.connected", "camera.status_change"]})
+        t0 = time.monotonic()
+        plug(d.dev, 3, "card=Locked Cam\nfail=EACCES\n")
+        failed = await events_until(ws, "camera3", "ERROR")
+        elapsed = time.monotonic() - t0
+        status = (await call(ws, "get_camera_status", {"device": "camera3"}))["result"]
+        (d.dev / "video3").write_text("card=Locked Cam\n")  # permissions fixed: the node changes
+        fixed = await events_until(ws, "camera3", "CONNECTED")
+        return await closed(ws, (failed, elapsed, status, fixed))
+    (failed_seen, failed), elapsed, status, (fixed_seen, fixed) = asyncio.run(go())
+    assert failed_seen == [("camera.status_change", "ERROR")]
+    assert elapsed >= 5 * 0.2 * 0.9, f"ERROR after {elapsed:.2f} s: the 5 retries 200 ms apart were not made"
+    assert status["status"] == "ERROR"
+    assert fixed_seen == [("camera.status_change", "CONNECTED")] and fixed["previous_status"] == "ERROR" and fixed["name"] == "Locked Cam"
+
+
+def test_a_wedged_device_that_recovers_is_connected_again(cams):
+    d = cams({})
+
+    async def go():
+        ws = await client(d)
+        await call(ws, "subscribe_events", {"topics": ["camera.connected", "camera.status_change"]})
+        plug(d.dev, 1, "card=Stuck Cam\nwedge=1\n")
+        wedged = await events_until(ws, "camera1", "ERROR")
+        (d.dev / "video1").write_text("card=Stuck Cam\nwedge=0\n")  # the blocked ioctl returns
+        return await closed(ws, (wedged, await events_until(ws, "camera1", "CONNECTED")))
+    (wedged_seen, _), (seen, cam) = asyncio.run(go())
+    assert wedged_seen == [("camera.status_change", "ERROR")]
+    assert seen == [("camera.status_change", "CONNECTED")] and cam["previous_status"] == "ERROR" and cam["name"] == "Stuck Cam"
+    assert any("did not answer within 0.5 s" in l.get("msg", "") for l in d.log_lines())
+
+
+def test_a_slow_device_within_the_probe_timeout_is_connected(cams):
+    # delay_ms= makes every ioctl slow: within probe_timeout the camera is simply CONNECTED.
+    d = cams({0: UVC + "delay_ms=20\n"}, probe_timeout=2)
+
+    async def go():
+        ws = await client(d)
+        return await closed(ws, (await call(ws, "get_camera_list"))["result"]["cameras"])
+    listed = asyncio.run(go())
+    assert [(c["device"], c["status"], c["name"]) for c in listed] == [("camera0", "CONNECTED", "HD USB Camera")]
+
+
+def test_a_device_slower_than_the_probe_timeout_is_error_then_connected(cams):
+    # Beyond probe_timeout: ERROR until the answer comes, then CONNECTED.
+    d = cams({})
+
+    async def go():
+        ws = await client(d)
+        await call(ws, "subscribe_events", {"topics": ["camera.connected", "camera.status_change"]})
+        plug(d.dev, 6, "card=Slow Cam\ndelay_ms=150\n")  # about ten ioctls: 1.5 s, timeout 0.5 s
+        return await closed(ws, (await events_until(ws, "camera6", "ERROR"), await events_until(ws, "camera6", "CONNECTED", timeout=8)))
+    (slow_seen, _), (seen, cam) = asyncio.run(go())
+    assert slow_seen == [("camera.status_change", "ERROR")]
+    assert seen == [("camera.status_change", "CONNECTED")] and cam["name"] == "Slow Cam"
+
+
+def test_nodes_outside_the_device_range_are_ignored(cams):
+    d = cams({0: UVC, 3: UVC, 9: UVC}, device_range="2-4", plugins_extra=[{"name": "test_pattern_source", "library": "TestPatternSource"}])
+
+    async def go():
+        ws = await client(d)
+        listed = (await call(ws, "get_camera_list"))["result"]
+        info = (await call(ws, "get_server_info"))["result"]
+        system = (await call(ws, "get_system_status"))["result"]
+        await call(ws, "subscribe_events", {"topics": ["camera.connected"]})
+        plug(d.dev, 8, UVC)  # outside: never announced, so the first event is camera4's
+        plug(d.dev, 4, UVC)
+        first = await next_event(ws, "camera.connected")
+        after = (await call(ws, "get_camera_list"))["result"]
+        return await closed(ws, (listed, info, system, first, after))
+    listed, info, system, first, after = asyncio.run(go())
+    assert [c["device"] for c in listed["cameras"]] == ["camera3", "test_cam0", "test_cam1"]
+    assert info["max_cameras"] == 3 + 2  # video2–video4, and the two test patterns
+    assert system["discovery_active"] is True
+    assert first["device"] == "camera4"
+    assert [c["device"] for c in after["cameras"]] == ["camera3", "camera4", "test_cam0", "test_cam1"]
+
+
+def test_a_devices_directory_that_appears_later_is_watched(daemon_factory, fake_lib, tmp_path):
+    later = tmp_path / "later"
+    plugins = [DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source",
+                                    "config": {"devices_dir": str(later), "discovery": "inotify", "probe_timeout": 0.5}}]
+    d = daemon_factory(plugins=plugins, env={"LD_PRELOAD": str(fake_lib), "FAKE_V4L2_DIR": str(later)}).start()
+
+    async def go():
+        ws = await client(d)
+        before = (await call(ws, "get_camera_list"))["result"]
+        system = (await call(ws, "get_system_status"))["result"]
+        info = (await call(ws, "get_server_info"))["result"]
+        await call(ws, "subscribe_events", {"topics": ["camera.connected"]})
+        later.mkdir()
+        plug(later, 0, UVC)
+        return await closed(ws, (before, system, info, await next_event(ws, "camera.connected", timeout=4)))
+    before, system, info, cam = asyncio.run(go())
+    assert before["total"] == 0
+    assert system["discovery_active"] is True  # waiting for the directory is discovery too
+    assert info["max_cameras"] == 64  # the default range, video0–video63
+    assert cam["device"] == "camera0" and cam["name"] == "HD USB Camera"

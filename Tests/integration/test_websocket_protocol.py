@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import Daemon, make_token
-from rawws import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Closed, RawWS, accept_value, encode_frame,
+from rawws import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Closed, RawWS, accept_value, close_code, encode_frame,
                    parse_head, read_until_close, upgrade_request)
 
 MAX_MESSAGE = 2048
@@ -27,7 +27,7 @@ def srv(tmp_path_factory):
                config={"server": {"max_message_bytes": MAX_MESSAGE}, "security": {"allowed_origins": [ALLOWED_ORIGIN]}})
     d.start()
     yield d
-    d.stop()
+    d.end()
 
 
 def ping_json(id=1):
@@ -551,20 +551,34 @@ def flood(port, frames, deadline_s=10):
     return c, sent_all
 
 
-def assert_disconnected(c: RawWS, timeout=4.0):
-    """Drains what the server sent; the stream must end in EOF or a reset, not stall."""
+def assert_disconnected(c: RawWS, timeout=6.0):
+    """Reads what the server sent, frame by frame: whole frames (the queue is cut at a frame
+    boundary), then the 1008 close the contract promises a slow reader, then the end of the
+    stream. A stall, a cut frame or an end without that close frame fails."""
     deadline = time.time() + timeout
-    c.sock.settimeout(0.5)
-    while time.time() < deadline:
+    while True:
         try:
-            chunk = c.sock.recv(1 << 20)
+            _, op, payload = c.recv_frame(max(0.01, deadline - time.time()))
         except socket.timeout:
-            continue
-        except (ConnectionResetError, OSError):
-            return
-        if not chunk:
-            return
-    raise AssertionError("slow reader was never disconnected")
+            raise AssertionError("slow reader was never disconnected")
+        except Closed:
+            raise AssertionError("the connection ended without a close frame")
+        if op == OP_CLOSE:
+            assert close_code(payload) == 1008, f"close {close_code(payload)} {payload[2:]!r}, expected 1008"
+            assert payload[2:] == b"outbound queue full", payload
+            break
+        assert op in (OP_TEXT, OP_PONG), f"unexpected frame op={op}"
+    try:
+        c.send_close(1008)  # answered as a client does: the server then closes at once
+    except OSError:
+        pass
+    try:  # nothing follows the close frame but the end of the stream
+        c.recv_frame(max(0.01, deadline - time.time()))
+        raise AssertionError("a frame after the close frame")
+    except Closed:
+        pass
+    except socket.timeout:
+        raise AssertionError("the server did not close the connection after the close handshake")
 
 
 def assert_logged_slow_reader(d):

@@ -13,8 +13,9 @@ struct Subscription: Sendable {
 /// Delivers events to connections: topic events to subscribers whose role may see them and
 /// whose filters match, the two legacy notifications to every authenticated connection.
 /// Every topic event gets the next global `seq`. The host itself publishes here directly;
-/// plugins publish through a ``PluginEventPublisher``. Delivery is a post to the network thread; a
-/// connection that cannot keep up is closed there (bounded outbound queue, 1008).
+/// plugins publish through a ``PluginEventPublisher``. Delivery is a post to the network thread
+/// (a ``NotificationTarget``); a connection that cannot keep up is closed there (bounded
+/// outbound queue, 1008).
 public final class EventBus: Sendable {
     private struct State {
         var seq: UInt64 = 0
@@ -23,7 +24,7 @@ public final class EventBus: Sendable {
         var delivered: UInt64 = 0
     }
     private let state = Mutex(State())
-    private let sink = Mutex<LoopHandle?>(nil)
+    private let sink = Mutex<(any NotificationTarget)?>(nil)
 
     let sessions: SessionRegistry
     /// The topics there are (the contract's and the plugins').
@@ -32,10 +33,13 @@ public final class EventBus: Sendable {
     public init(sessions: SessionRegistry) { self.sessions = sessions }
 
     /// Connects the bus to the network thread once the server is up.
-    public func attach(_ handle: LoopHandle) { sink.withLock { $0 = handle } }
+    public func attach(_ handle: LoopHandle) { attach(target: handle) }
+
+    /// Where notifications go (the network thread; a collector in tests).
+    func attach(target: any NotificationTarget) { sink.withLock { $0 = target } }
 
     public func publish(_ event: Event) {
-        let handle = sink.withLock { $0 }
+        let target = sink.withLock { $0 }
         // A declared topic's own visibility is the floor.
         let visibleTo = max(event.visibleTo, topics.lookup(event.topic)?.visibleTo ?? .viewer)
         // Numbering, matching and posting happen under one lock, so every connection sees
@@ -50,25 +54,25 @@ public final class EventBus: Sendable {
             for sub in s.subscriptions.values where sub.topics.contains(event.topic) {
                 if sub.filters.allSatisfy({ f in params[f.key] == f.value }) { candidates.append(sub.ref) }
             }
-            guard !candidates.isEmpty, let handle else { return }
+            guard !candidates.isEmpty, let target else { return }
             let roles = sessions.roles(candidates.map(\.id))
-            let targets = candidates.filter { ref in roles[ref.id].map { $0 >= visibleTo } ?? false }
-            s.delivered += UInt64(targets.count)
-            guard !targets.isEmpty else { return }
+            let recipients = candidates.filter { ref in roles[ref.id].map { $0 >= visibleTo } ?? false }
+            s.delivered += UInt64(recipients.count)
+            guard !recipients.isEmpty else { return }
             var bytes: [UInt8] = []
             JSONRPC.appendNotification(method: event.topic, params: params, to: &bytes)
-            for ref in targets { handle.post(.notify(ref, bytes)) }
+            for ref in recipients { target.deliver(bytes, to: ref) }
         }
     }
 
     /// Sends a legacy notification (`camera_status_update`, `recording_status_update`) to every
     /// authenticated connection.
     public func broadcastLegacy(method: String, params: JSONObject) {
-        let targets = sessions.authenticated().map(\.ref)
-        guard !targets.isEmpty, let handle = sink.withLock({ $0 }) else { return }
+        let recipients = sessions.authenticated().map(\.ref)
+        guard !recipients.isEmpty, let target = sink.withLock({ $0 }) else { return }
         var bytes: [UInt8] = []
         JSONRPC.appendNotification(method: method, params: params, to: &bytes)
-        for ref in targets { handle.post(.notify(ref, bytes)) }
+        for ref in recipients { target.deliver(bytes, to: ref) }
     }
 
     func connectionClosed(_ id: UInt64) {

@@ -49,6 +49,7 @@ struct CapabilityAccess: Sendable {
 /// Whether the server accepts connections, and since when it runs.
 final class ServerState: Sendable {
     private let ready = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
     private let port = Atomic<Int>(0)
     let startedMonotonic = HostClock.monotonic()
     let host: String
@@ -56,12 +57,20 @@ final class ServerState: Sendable {
     init(host: String) { self.host = host }
 
     var isReady: Bool { ready.load(ordering: .relaxed) }
+    /// Shutdown has begun: not ready again.
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
     var listeningPort: Int { port.load(ordering: .relaxed) }
     var uptime: Double { HostClock.monotonic() - startedMonotonic }
 
     func setReady(_ value: Bool, port listening: Int) {
         port.store(listening, ordering: .relaxed)
         ready.store(value, ordering: .relaxed)
+    }
+
+    /// Shutdown has begun (requests are still served while recordings end): not ready.
+    func setStopping() {
+        stopping.store(true, ordering: .relaxed)
+        ready.store(false, ordering: .relaxed)
     }
 }
 

@@ -43,7 +43,7 @@ struct ObservabilityMethods {
             let status = !server.isReady ? "starting" : (failed || sources.isEmpty ? "partial" : "ready")
             let message: String
             switch status {
-            case "starting": message = "the server is starting"
+            case "starting": message = server.isStopping ? "the server is shutting down" : "the server is starting"
             case "partial": message = sources.isEmpty ? "no camera source plugin is enabled" : "some plugins failed to load; see get_status"
             default: message = "\(available.count) camera(s) available"
             }

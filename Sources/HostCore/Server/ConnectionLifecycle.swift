@@ -100,8 +100,16 @@ struct ConnectionLifecycle: Equatable {
 
     /// More was queued than `max_outbound_bytes`: drain what can be, then close; `abort`
     /// when the queue could not be cut at a message boundary (then nothing more is written).
+    /// A WebSocket whose queue was cut has its 1008 close frame queued: like any close we
+    /// start, it waits for the peer's answer, reading what the peer sends meanwhile. Closing
+    /// as soon as the queue is in the kernel would close on unread input, and the reset that
+    /// sends discards the close frame the kernel has not sent yet.
     mutating func outboundOverflowed(now: Double, abort: Bool) {
         guard state != .closed, !isRefusing else { return }
+        if !abort, state == .websocket {
+            state = .closeSent(deadline: now + ConnectionLifecycle.drainTime)
+            return
+        }
         state = .draining(deadline: now + ConnectionLifecycle.drainTime, abort: abort)
     }
 

@@ -230,7 +230,7 @@ final class NetworkServer {
         case .rpcReply(let ref, let bytes):
             guard let c = connection(ref) else { return }
             c.pendingCalls -= 1
-            if let bytes, !c.lifecycle.isDraining { appendText(c, bytes) }
+            if let bytes, !c.lifecycle.isDraining, c.ws?.state == .open { appendText(c, bytes) }  // nothing after a close frame
             flush(c)
             if isLive(c) { refreshInterest(c) }
         case .httpResponse(let ref, let response, let keepAlive, let headOnly, let authorized):

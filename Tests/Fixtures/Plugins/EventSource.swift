@@ -2,6 +2,7 @@
 // event bus and the camera list through the real plugin interfaces.
 //   fixture.emit {topic, params, visible_to}       publishes one event (operator only)
 //   fixture.set_camera {device, status}            reports a camera change (operator only)
+//   fixture.fail, fixture.fail_async               throw a plain Swift error (a handler bug)
 import PluginAPI
 import Synchronization
 
@@ -34,6 +35,13 @@ final class EventSourcePlugin: Plugin {
             source.set(call.params.string("device") ?? "", status: CameraStatus(rawValue: call.params.string("status") ?? "") ?? .error)
             return true
         }
+        // A handler bug, inline and after a suspension: not an RPCError, so the host must answer
+        // -32603 without the error's own text.
+        try context.methods.registerInline(MethodDescriptor("fixture.fail", role: nil)) { _ in throw FixtureBug() }
+        try context.methods.register(MethodDescriptor("fixture.fail_async", role: nil)) { _ in
+            try await Task.sleep(for: .milliseconds(10))
+            throw FixtureBug()
+        }
         return PluginCapabilities(cameraSources: [source])
     }
 
@@ -64,4 +72,8 @@ final class FixtureCameras: CameraSource {
         }
         sink?.cameraChanged(info, change: change)
     }
+}
+
+struct FixtureBug: Error, CustomStringConvertible {
+    var description: String { "fixture bug: index out of range (internal-detail-7f3a)" }
 }

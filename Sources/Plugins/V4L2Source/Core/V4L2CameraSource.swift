@@ -32,20 +32,9 @@ public final class V4L2CameraSource: CameraSource {
     /// One camera per node index in the configured range.
     public var maxCameras: Int? { settings.deviceRange.count }
 
-    struct Node {
-        var index: Int
-        /// Bumped on every (re)probe; a late result for an older one is ignored.
-        var generation = 0
-        var probing = false
-        var probeDeadline = 0.0
-        var probe: DeviceProbe?
-        /// Listed as a camera (a capture node that probed at least once, or errored).
-        var info: CameraInfo?
-        var retries = 0
-    }
     struct State {
         var sink: (any CameraEventSink)?
-        var nodes: [Int: Node] = [:]
+        var nodes: [Int: V4L2Node] = [:]
         var stopped = false
         var initialPending: Set<Int>? = []
         var initialDone: CheckedContinuation<Void, Never>?
@@ -186,18 +175,7 @@ public final class V4L2CameraSource: CameraSource {
 
     func vanished(_ index: Int) {
         state.withLock { s in
-            guard var node = s.nodes[index] else { return }
-            node.generation += 1  // a probe still running is now stale
-            node.probing = false
-            node.probe = nil
-            node.retries = 0
-            guard let listed = node.info, listed.status != .disconnected else {
-                s.nodes[index] = node
-                return
-            }
-            let info = V4L2CameraSource.marked(node, .disconnected, "")
-            node.info = info
-            s.nodes[index] = node
+            guard let info = s.nodes[index]?.vanished() else { return }
             logger.info("\(info.device) disconnected")
             emit(info, .disconnected, &s)
         }
@@ -205,12 +183,10 @@ public final class V4L2CameraSource: CameraSource {
 
     func startProbe(_ index: Int) {
         let (generation, path) = state.withLock { s -> (Int, String) in
-            var node = s.nodes[index] ?? Node(index: index)
-            node.generation += 1
-            node.probing = true
-            node.probeDeadline = monotonic() + settings.probeTimeout
+            var node = s.nodes[index] ?? V4L2Node(index: index)
+            let generation = node.probeStarted(deadline: monotonic() + settings.probeTimeout)
             s.nodes[index] = node
-            return (node.generation, self.path(index))
+            return (generation, self.path(index))
         }
         spawnThread { [self] in
             let result: Result<DeviceProbe, ProbeError>
@@ -220,10 +196,9 @@ public final class V4L2CameraSource: CameraSource {
     }
 
     func probeFinished(_ index: Int, generation: Int, _ result: Result<DeviceProbe, ProbeError>) {
-        let outcome: ProbeOutcome = state.withLock { s in
-            guard var node = s.nodes[index], node.generation == generation else { return .none }
-            node.probing = false
-            let outcome = decide(&node, result)
+        let outcome: V4L2Node.Outcome = state.withLock { s in
+            guard var node = s.nodes[index] else { return .none }
+            let outcome = node.probeFinished(generation: generation, result, stableID: UdevWatch.stableID(sysname:))
             s.nodes[index] = node
             if case .report(let info, let change) = outcome {
                 logger.info("\(info.device) \(info.status.rawValue.lowercased()): \(info.name) \(info.resolution)@\(info.frameRate?.description ?? "?")\(info.errorMessage.isEmpty ? "" : " (\(info.errorMessage))")")
@@ -240,61 +215,14 @@ public final class V4L2CameraSource: CameraSource {
         initialProbeDone(index)
     }
 
-    /// What a finished probe means for its node.
-    private func decide(_ node: inout Node, _ result: Result<DeviceProbe, ProbeError>) -> ProbeOutcome {
-        let index = node.index
-        switch result {
-            case .success(let probe):
-                node.retries = 0
-                guard probe.isVideoCapture else {
-                    node.probe = nil  // a metadata node of a UVC camera: not a camera
-                    return .none
-                }
-                let previous = node.info
-                node.probe = probe
-                let mode = probe.defaultMode
-                let info = CameraInfo(device: NodeNames.cameraID(index), status: .connected, name: probe.card,
-                                      resolution: mode.map { "\($0.width)x\($0.height)" } ?? "", frameRate: mode?.rate,
-                                      driver: probe.driver, busInfo: probe.busInfo,
-                                      stableID: UdevWatch.stableID(sysname: "video\(index)") ?? "bus:\(probe.busInfo)")
-                node.info = info
-                if let previous, previous == info { return .none }
-                return .report(info, previous == nil || previous?.status == .disconnected ? .connected : .statusChanged)
-            case .failure(let error):
-                if error.errno == ENOENT || error.errno == ENODEV {
-                    node.probe = nil
-                    return .none  // gone again before we could look; vanished() reports a listed one
-                }
-                if (error.errno == EACCES || error.errno == EPERM || error.errno == EBUSY) && node.retries < 5 {
-                    node.retries += 1  // udev may still be fixing permissions; the device may be settling
-                    return .retry
-                }
-                let info = V4L2CameraSource.marked(node, .error, error.message)
-                let previous = node.info
-                node.info = info
-                return previous?.status == .error ? .none : .report(info, .statusChanged)
-            }
-    }
-
-    enum ProbeOutcome { case none, report(CameraInfo, CameraChange), retry }
-
-    /// The node's listing with a new status (a node never probed gets a minimal one).
-    static func marked(_ node: Node, _ status: CameraStatus, _ message: String) -> CameraInfo {
-        var info = node.info ?? CameraInfo(device: NodeNames.cameraID(node.index), status: status, name: "video\(node.index)", resolution: "", frameRate: nil)
-        info.status = status
-        info.errorMessage = message
-        return info
-    }
-
     /// Probes past their deadline: the device is wedged. It is listed as ERROR; its thread
     /// stays blocked in the kernel, and the node is not probed again until it changes.
     func checkProbeTimeouts() {
         let now = monotonic()
         let timedOut: [Int] = state.withLock { s in
             var out: [Int] = []
-            for (i, var node) in s.nodes where node.probing && now >= node.probeDeadline && node.info?.status != .error {
-                let info = V4L2CameraSource.marked(node, .error, "device did not answer within \(settings.probeTimeout) s")
-                node.info = info
+            for (i, var node) in s.nodes {
+                guard let info = node.probeTimedOut(now: now, timeout: settings.probeTimeout) else { continue }
                 s.nodes[i] = node
                 logger.warning("\(info.device): \(info.errorMessage); marked ERROR")
                 emit(info, .statusChanged, &s)

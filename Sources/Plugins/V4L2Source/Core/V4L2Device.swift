@@ -7,6 +7,10 @@ public struct ProbeError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public let errno: Int32
     public var description: String { message }
+    public init(message: String, errno: Int32) {
+        self.message = message
+        self.errno = errno
+    }
 }
 
 /// The ioctl side: opens a node and asks it everything a camera list needs. Blocking calls;
