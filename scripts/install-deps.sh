@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-run}"
 
-packages=(pkg-config libyaml-dev libssl-dev libudev-dev libv4l-dev linux-libc-dev gcc binutils ffmpeg curl openssl)
+packages=(pkg-config libyaml-dev libssl-dev libsqlite3-dev libudev-dev libv4l-dev linux-libc-dev gcc binutils ffmpeg curl openssl)
 if [ "$what" = test ]; then
     packages+=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good v4l-utils)
     # The MediaMTX stand-in (Tests/mediamtx): GStreamer's RTSP server through Debian's python3-gi.
