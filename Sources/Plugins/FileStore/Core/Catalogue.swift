@@ -7,7 +7,7 @@ import PluginAPI
 /// Blocking: only the store's actor, on its own thread, uses it.
 public final class Catalogue {
     public let path: String
-    let db: SQLiteDatabase
+    public let db: SQLiteDatabase
     private let pageAll, pageDevice, findByName, findByKey, upsert, remove, knownKind, knownDevice, all, unprobed, setProbe,
                 getSetting, putSetting: SQLiteStatement
 

@@ -45,6 +45,11 @@ public struct MediaType: Sendable, Equatable {
     public var format: String
     public var contentType: String
 
+    public init(format: String, contentType: String) {
+        self.format = format
+        self.contentType = contentType
+    }
+
     /// The type of `name` in a directory of `kind`, nil when the store does not keep such files.
     public static func of(_ name: String, kind: MediaKind) -> MediaType? {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }

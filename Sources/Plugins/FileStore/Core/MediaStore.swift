@@ -116,6 +116,7 @@ public actor MediaStore {
 
     public struct Counts: Sendable, Equatable {
         public var added = 0, changed = 0, removed = 0
+        public init() {}
         mutating func add(_ p: Reconciler.Plan) {
             added += p.added.count
             changed += p.changed.count
