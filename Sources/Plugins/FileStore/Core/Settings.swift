@@ -46,7 +46,7 @@ public struct FileStoreSettings: Sendable, Equatable {
             throw PluginConfigError(key: "warn_threshold", problem: "must be below block_threshold (\(warnPercent) ≥ \(blockPercent))")
         }
         checkInterval = try c.configSeconds("check_interval", default: checkInterval, range: 0.1...3600)
-        rescanInterval = try c.configSeconds("rescan_interval", default: rescanInterval, range: 1...86400)
+        rescanInterval = try c.configSeconds("rescan_interval", default: rescanInterval, range: 0.1...86400)
         debounce = try c.configSeconds("debounce", default: debounce, range: 0...10)
         probe = try c.configBool("probe", default: probe)
         ffprobe = try c.configString("ffprobe", default: ffprobe)
@@ -68,7 +68,7 @@ public struct FileStoreSettings: Sendable, Equatable {
         if retention.enabled && retention.type == .size && retention.maxSizeGB == nil {
             throw PluginConfigError(key: "retention.max_size_gb", problem: "an enabled size policy needs max_size_gb")
         }
-        retentionInterval = try r.configSeconds("interval", default: retentionInterval, range: 1...604800)
+        retentionInterval = try r.configSeconds("interval", default: retentionInterval, range: 0.1...604800)
     }
 
     static func directory(_ c: JSONObject, _ key: String, resolve: (String) -> String) throws(PluginConfigError) -> String? {
