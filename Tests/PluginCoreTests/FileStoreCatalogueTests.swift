@@ -56,7 +56,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         #expect(try c.db.userVersion() == CatalogueSchema.current)
         let f = try c.find(.recordings, name: "a.mp4")
         #expect(f?.duration == 2.5 && f?.resolution == "320x240" && f?.probed == true)
-        #expect(try c.db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'files_device_newest'") == "1")
+        #expect(try c.db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'files_name'") == "1")
         #expect(try c.setting("retention_policy")?.contains("\"age\"") == true)
     }
 
@@ -83,7 +83,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         #expect(try c.db.userVersion() == CatalogueSchema.current)
     }
 
-    @Test func pagesNewestFirstAndKeepsProbesOfUnchangedFiles() throws {
+    @Test func ordersNewestFirstAndKeepsProbesOfUnchangedFiles() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir) }
         let (c, _) = try Catalogue.open(path: dir + "/c.sqlite")
@@ -92,9 +92,12 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
                                  createdNs: Int64(i), format: "mp4"))
         }
         try c.put(StoredFile(kind: .snapshots, device: "camera0", name: "s.jpg", size: 1, modifiedNs: 1, createdNs: 1, format: "jpg"))
-        #expect(try c.page(.recordings, device: nil, limit: 3, offset: 0).map(\.name) == ["r9.mp4", "r8.mp4", "r7.mp4"])
-        #expect(try c.page(.recordings, device: nil, limit: 3, offset: 8).map(\.name) == ["r1.mp4", "r0.mp4"])
-        #expect(try c.page(.recordings, device: "camera1", limit: 2, offset: 1).map(\.name) == ["r7.mp4", "r5.mp4"])
+        let order = try c.order(.recordings)
+        #expect(order.map(\.name) == (0..<10).reversed().map { "r\($0).mp4" })
+        var idx = PageIndex()
+        idx.replace(.recordings, with: order.shuffled())
+        #expect(idx.page(.recordings, device: nil, offset: 8, limit: 3).map(\.name) == ["r1.mp4", "r0.mp4"])
+        #expect(idx.page(.recordings, device: "camera1", offset: 1, limit: 2).map(\.name) == ["r7.mp4", "r5.mp4"])
         let t = try c.totals()
         #expect(t.figures(.recordings).count == 10 && t.figures(.recordings).bytes == 45 && t.figures(.snapshots, device: "camera0").count == 1)
         let r3 = try #require(try c.find(.recordings, name: "r3.mp4"))

@@ -74,13 +74,14 @@ func stored(_ name: String, kind: MediaKind = .recordings, size: Int, ageDays: D
         let a = stored("a.mp4", size: 10, ageDays: 1), b = stored("b.mp4", size: 20, ageDays: 1), c = stored("c.mp4", size: 30, ageDays: 1)
         var truncated = b
         truncated.size = 5
-        let known: [FileKey: Reconciler.Known] = [
-            a.key: Reconciler.Known(size: 10, modifiedNs: a.modifiedNs), b.key: Reconciler.Known(size: 20, modifiedNs: b.modifiedNs),
-            FileKey(kind: .recordings, device: "camera0", name: "gone.mp4"): Reconciler.Known(size: 1, modifiedNs: 0),
+        let known: [String: Reconciler.Known] = [
+            "a.mp4": Reconciler.Known(size: 10, modifiedNs: a.modifiedNs), "b.mp4": Reconciler.Known(size: 20, modifiedNs: b.modifiedNs),
+            "gone.mp4": Reconciler.Known(size: 1, modifiedNs: 0),
         ]
-        let plan = Reconciler.plan(scanned: [a, truncated, c], known: known)
-        #expect(plan.added == [c] && plan.changed == [truncated] && plan.removed.map(\.name) == ["gone.mp4"])
-        #expect(Reconciler.plan(scanned: [a], known: [a.key: Reconciler.Known(size: 10, modifiedNs: a.modifiedNs)]).isEmpty)
+        let plan = Reconciler.plan(.recordings, device: "camera0", scanned: [a, truncated, c], known: known)
+        #expect(plan.added == [c] && plan.changed == [truncated])
+        #expect(plan.removed == [FileKey(kind: .recordings, device: "camera0", name: "gone.mp4")])
+        #expect(Reconciler.plan(.recordings, device: "camera0", scanned: [a], known: ["a.mp4": Reconciler.Known(size: 10, modifiedNs: a.modifiedNs)]).isEmpty)
     }
 }
 
@@ -111,5 +112,26 @@ func stored(_ name: String, kind: MediaKind = .recordings, size: Int, ageDays: D
         #expect(ProbeResult.parse(Array(#"{"streams":[{"codec_type":"video","width":640,"height":480}],"format":{}}"#.utf8))
                 == ProbeResult(duration: nil, resolution: "640x480"))
         #expect(ProbeResult.parse(Array("garbage".utf8)) == nil)
+    }
+}
+
+@Suite struct PageIndexTests {
+    func e(_ t: Int64, _ name: String, _ device: String = "camera0") -> PageIndex.Entry { PageIndex.Entry(createdNs: t, device: device, name: name) }
+
+    @Test func ordersNewestFirstThenByNameBytes() {
+        var idx = PageIndex()
+        idx.replace(.recordings, with: [e(1, "a"), e(3, "b", "camera1"), e(2, "c"), e(2, "é"), e(2, "z")])
+        // Same time: names in descending byte order ("é" is 0xC3 0xA9, after "z").
+        #expect(idx.page(.recordings, device: nil, offset: 0, limit: 10).map(\.name) == ["b", "é", "z", "c", "a"])
+        #expect(idx.page(.recordings, device: "camera0", offset: 1, limit: 2).map(\.name) == ["z", "c"])
+        #expect(idx.count(.recordings, device: nil) == 5 && idx.count(.recordings, device: "camera1") == 1 && idx.count(.snapshots, device: nil) == 0)
+        idx.insert(e(4, "new", "camera2"), .recordings)
+        idx.insert(e(2, "d"), .recordings)
+        idx.insert(e(2, "d"), .recordings)  // twice: once
+        #expect(idx.page(.recordings, device: nil, offset: 0, limit: 10).map(\.name) == ["new", "b", "é", "z", "d", "c", "a"])
+        idx.remove(e(3, "b", "camera1"), .recordings)
+        idx.remove(e(9, "absent"), .recordings)
+        #expect(idx.page(.recordings, device: nil, offset: 5, limit: 10).map(\.name) == ["a"])
+        #expect(idx.count(.recordings, device: "camera1") == 0 && idx.page(.recordings, device: nil, offset: 99, limit: 5).isEmpty)
     }
 }

@@ -8,7 +8,7 @@ import PluginAPI
 public final class Catalogue {
     public let path: String
     public let db: SQLiteDatabase
-    private let pageAll, pageDevice, findByName, findByKey, upsert, remove, knownKind, knownDevice, all, unprobed, setProbe,
+    private let ordered, findByName, findByKey, upsert, remove, knownDevice, all, unprobed, setProbe,
                 getSetting, putSetting: SQLiteStatement
 
     /// How opening went.
@@ -44,6 +44,7 @@ public final class Catalogue {
         guard check == "ok" else { throw SQLiteError(code: SQLITE_CORRUPT, message: "quick_check: \(check)") }
         _ = try db.scalar("PRAGMA journal_mode = WAL")
         try db.execute("PRAGMA synchronous = NORMAL")
+        try db.execute("PRAGMA cache_size = -16384")  // 16 MiB: a reconcile of 100,000 files stays in memory
         let from = try CatalogueSchema.migrate(db)
         return (try Catalogue(path: path, db: db), from)
     }
@@ -55,8 +56,7 @@ public final class Catalogue {
         self.path = path
         self.db = db
         let c = Catalogue.columns
-        pageAll = try db.prepare("SELECT \(c) FROM files WHERE kind = ?1 \(Catalogue.newest) LIMIT ?2 OFFSET ?3")
-        pageDevice = try db.prepare("SELECT \(c) FROM files WHERE kind = ?1 AND device = ?4 \(Catalogue.newest) LIMIT ?2 OFFSET ?3")
+        ordered = try db.prepare("SELECT device, name, created_ns FROM files WHERE kind = ?1 \(Catalogue.newest)")
         findByName = try db.prepare("SELECT \(c) FROM files WHERE kind = ?1 AND name = ?2 \(Catalogue.newest) LIMIT 1")
         findByKey = try db.prepare("SELECT \(c) FROM files WHERE kind = ?1 AND device = ?2 AND name = ?3")
         // A file whose size and time did not change keeps what its probe found.
@@ -67,7 +67,6 @@ public final class Catalogue {
             WHERE files.size != excluded.size OR files.modified_ns != excluded.modified_ns
             """)
         remove = try db.prepare("DELETE FROM files WHERE kind = ?1 AND device = ?2 AND name = ?3")
-        knownKind = try db.prepare("SELECT device, name, size, modified_ns FROM files WHERE kind = ?1")
         knownDevice = try db.prepare("SELECT device, name, size, modified_ns FROM files WHERE kind = ?1 AND device = ?2")
         all = try db.prepare("SELECT \(c) FROM files")
         unprobed = try db.prepare("SELECT \(c) FROM files WHERE kind = ?1 AND probed = 0 LIMIT ?2")
@@ -93,13 +92,13 @@ public final class Catalogue {
         return out
     }
 
-    /// Newest first.
-    public func page(_ kind: MediaKind, device: String?, limit: Int, offset: Int) throws -> [StoredFile] {
-        let s = device == nil ? pageAll : pageDevice
-        var values: [SQLiteValue] = [.int(Catalogue.kindCode(kind)), .of(limit), .of(offset)]
-        if let device { values.append(.text(device)) }
-        try s.bind(values)
-        return try rows(s)
+    /// The listing order of `kind`, newest first (for ``PageIndex``; a page with SQL's OFFSET
+    /// steps through every row before it).
+    public func order(_ kind: MediaKind) throws -> [PageIndex.Entry] {
+        try ordered.bind([.int(Catalogue.kindCode(kind))])
+        var out: [PageIndex.Entry] = []
+        while try ordered.step() { out.append(PageIndex.Entry(createdNs: ordered.int(2), device: ordered.text(0), name: ordered.text(1))) }
+        return out
     }
 
     /// The newest file of `kind` named `name` (names are unique by the contract's scheme; two
@@ -123,25 +122,20 @@ public final class Catalogue {
         try remove.run([.int(Catalogue.kindCode(key.kind)), .text(key.device), .text(key.name)])
     }
 
-    /// What the catalogue knows of `kind` (one camera, or all), for a reconcile.
-    public func known(_ kind: MediaKind, device: String?) throws -> [FileKey: Reconciler.Known] {
-        let s = device == nil ? knownKind : knownDevice
-        try s.bind(device.map { [.int(Catalogue.kindCode(kind)), .text($0)] } ?? [.int(Catalogue.kindCode(kind))])
-        var out: [FileKey: Reconciler.Known] = [:]
-        while try s.step() {
-            out[FileKey(kind: kind, device: s.text(0), name: s.text(1))] = Reconciler.Known(size: Int(s.int(2)), modifiedNs: s.int(3))
-        }
+    /// What the catalogue knows of one camera's files of `kind`, by name, for a reconcile.
+    public func known(_ kind: MediaKind, device: String, capacity: Int = 0) throws -> [String: Reconciler.Known] {
+        try knownDevice.bind([.int(Catalogue.kindCode(kind)), .text(device)])
+        var out: [String: Reconciler.Known] = [:]
+        out.reserveCapacity(capacity)
+        while try knownDevice.step() { out[knownDevice.text(1)] = Reconciler.Known(size: Int(knownDevice.int(2)), modifiedNs: knownDevice.int(3)) }
         return out
     }
 
-    /// Applies a reconcile plan in one transaction.
+    /// Applies a reconcile plan (in the caller's transaction).
     public func apply(_ plan: Reconciler.Plan) throws {
-        guard !plan.isEmpty else { return }
-        try db.transaction {
-            for f in plan.added { try put(f) }
-            for f in plan.changed { try put(f) }
-            for k in plan.removed { try delete(k) }
-        }
+        for f in plan.added { try put(f) }
+        for f in plan.changed { try put(f) }
+        for k in plan.removed { try delete(k) }
     }
 
     /// Every file (for retention).

@@ -22,9 +22,8 @@ public enum CatalogueSchema {
         CREATE INDEX files_newest ON files (kind, created_ns DESC, name DESC);
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         """,
-        // 2: one camera's page, a lookup by name and the probe queue without a scan.
+        // 2: a lookup by name and the probe queue without a scan.
         """
-        CREATE INDEX files_device_newest ON files (kind, device, created_ns DESC, name DESC);
         CREATE INDEX files_name ON files (kind, name);
         CREATE INDEX files_unprobed ON files (kind) WHERE probed = 0;
         """,

@@ -6,18 +6,38 @@ import PluginAPI
 public enum MediaName {
     /// The name `bytes` spell, or nil when it is not a safe plain file name.
     public static func validated(_ bytes: [UInt8]) -> String? {
-        guard !bytes.isEmpty, bytes.count <= 255 else { return nil }
-        for b in bytes where b < 0x20 || b == 0x7F || b == UInt8(ascii: "/") || b == UInt8(ascii: "\\") { return nil }
-        guard let name = String(validating: bytes, as: UTF8.self), !name.contains("..") else { return nil }
-        // C1 controls and format characters (bidirectional overrides, zero-width joiners) too.
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
-            return nil
-        }
+        guard let ascii = bytesAreSafe(bytes) else { return nil }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        guard let name = String(validating: bytes, as: UTF8.self), scalarsAreSafe(name) else { return nil }
         return name
     }
 
     /// Whether `name` is a safe plain file name.
-    public static func isSafe(_ name: String) -> Bool { validated(Array(name.utf8)) == name }
+    public static func isSafe(_ name: String) -> Bool {
+        guard let ascii = bytesAreSafe(name.utf8) else { return false }
+        return ascii || scalarsAreSafe(name)
+    }
+
+    /// The byte rules (length, separators, `..`, C0 controls, DEL): nil when broken, else
+    /// whether every byte is ASCII (then nothing more needs checking).
+    static func bytesAreSafe<C: Collection>(_ bytes: C) -> Bool? where C.Element == UInt8 {
+        let count = bytes.count
+        guard count > 0, count <= 255 else { return nil }
+        var ascii = true, previousDot = false
+        for b in bytes {
+            if b < 0x20 || b == 0x7F || b == UInt8(ascii: "/") || b == UInt8(ascii: "\\") { return nil }
+            let dot = b == UInt8(ascii: ".")
+            if dot && previousDot { return nil }
+            previousDot = dot
+            if b >= 0x80 { ascii = false }
+        }
+        return ascii
+    }
+
+    /// No C1 controls or format characters (bidirectional overrides, zero-width joiners).
+    static func scalarsAreSafe(_ name: String) -> Bool {
+        !name.unicodeScalars.contains { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }
+    }
 
     /// The name percent-encoded for a URL path segment (RFC 3986 unreserved characters kept).
     public static func percentEncoded(_ name: String) -> String {

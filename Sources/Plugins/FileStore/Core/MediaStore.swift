@@ -18,6 +18,8 @@ public actor MediaStore {
     /// The catalogue file's inode, to notice it deleted or replaced under a running daemon.
     var catalogueInode: UInt64 = 0
     var totals = StoreTotals()
+    /// The listing order (pages at any offset without stepping through SQLite rows).
+    var order = PageIndex()
     var inUse = Set<FileKey>()
     var tracker: LevelTracker
     var policy: RetentionPolicy
@@ -88,6 +90,7 @@ public actor MediaStore {
     /// When the catalogue file was deleted or replaced under the running daemon: a new one,
     /// rebuilt from the directories, with the policy in force. True when it happened.
     public func reopenIfGone() throws -> Bool {
+        if catalogue == nil { return false }
         let now = MediaStore.inode(settings.catalogPath)
         guard now != catalogueInode else { return false }
         try openCatalogue(reason: now == 0 ? "was deleted" : "was replaced")
@@ -124,31 +127,50 @@ public actor MediaStore {
         }
     }
 
-    /// Every kind directory against the catalogue, in one transaction each.
+    /// Every camera directory of both kinds against the catalogue, in one transaction.
     public func reconcileAll() throws -> Counts {
         let c = try db()
-        var counts = Counts()
-        for kind in [MediaKind.recordings, .snapshots] {
-            let plan = Reconciler.plan(scanned: DirectoryScanner.scan(kind, root: root(kind)), known: try c.known(kind, device: nil))
-            try c.apply(plan)
-            counts.add(plan)
-            logRemovals(plan)
-        }
         totals = try c.totals()
+        var counts = Counts()
+        try c.db.transaction {
+            for kind in [MediaKind.recordings, .snapshots] {
+                let root = root(kind)
+                var plan = Reconciler.Plan()
+                for device in Set(DirectoryScanner.cameras(root)).union(totals.devices(kind)).sorted() {
+                    plan.merge(try reconcilePlan(c, kind, device: device))
+                }
+                try c.apply(plan)
+                counts.add(plan)
+                logRemovals(plan)
+            }
+        }
+        try reload(c)
         return counts
     }
 
     /// One camera's directory against the catalogue.
     func reconcile(_ kind: MediaKind, device: String) throws -> Counts {
         let c = try db()
-        let scanned = DirectoryScanner.scan(kind, root: root(kind), device: device) ?? []
-        let plan = Reconciler.plan(scanned: scanned, known: try c.known(kind, device: device))
-        try c.apply(plan)
-        logRemovals(plan)
-        totals = try c.totals()
+        let plan = try reconcilePlan(c, kind, device: device)
         var counts = Counts()
+        guard !plan.isEmpty else { return counts }
+        try c.db.transaction { try c.apply(plan) }
+        logRemovals(plan)
+        try reload(c)
         counts.add(plan)
         return counts
+    }
+
+    func reconcilePlan(_ c: Catalogue, _ kind: MediaKind, device: String) throws -> Reconciler.Plan {
+        let scanned = DirectoryScanner.scan(kind, root: root(kind), device: device) ?? []
+        let known = try c.known(kind, device: device, capacity: totals.figures(kind, device: device).count)
+        return Reconciler.plan(kind, device: device, scanned: scanned, known: known)
+    }
+
+    /// Totals and listing order from the catalogue (after a reconcile changed many rows).
+    func reload(_ c: Catalogue) throws {
+        totals = try c.totals()
+        for kind in [MediaKind.recordings, .snapshots] { order.replace(kind, with: try c.order(kind)) }
     }
 
     func logRemovals(_ plan: Reconciler.Plan) {
@@ -168,13 +190,19 @@ public actor MediaStore {
         case (nil, let old?):
             try c.delete(key)
             totals.adjust(key.kind, device: key.device, count: -1, bytes: -old.size)
+            order.remove(PageIndex.Entry(old), key.kind)
         case (let f?, nil):
             try c.put(f)
             totals.adjust(key.kind, device: key.device, count: 1, bytes: f.size)
+            order.insert(PageIndex.Entry(f), key.kind)
         case (let f?, let old?):
             if f.size != old.size || f.modifiedNs != old.modifiedNs {
                 try c.put(f)
                 totals.adjust(key.kind, device: key.device, count: 0, bytes: f.size - old.size)
+                if f.createdNs != old.createdNs {
+                    order.remove(PageIndex.Entry(old), key.kind)
+                    order.insert(PageIndex.Entry(f), key.kind)
+                }
             } else {
                 return old
             }
@@ -237,8 +265,13 @@ public actor MediaStore {
     // MARK: Methods
 
     public func list(_ kind: MediaKind, device: String?, limit: Int, offset: Int) throws -> MediaPage {
-        let files = try db().page(kind, device: device, limit: limit, offset: offset)
-        return MediaPage(files: files.map { $0.media(inUse: inUse.contains($0.key)) }, total: totals.figures(kind, device: device).count)
+        let c = try db()
+        var files: [MediaFile] = []
+        for e in order.page(kind, device: device, offset: offset, limit: limit) {
+            let key = FileKey(kind: kind, device: e.device, name: e.name)
+            if let f = try c.find(key) { files.append(f.media(inUse: inUse.contains(key))) }
+        }
+        return MediaPage(files: files, total: order.count(kind, device: device))
     }
 
     /// The file named `name`, checked against the disk: catalogued but gone is dropped (and
@@ -283,6 +316,7 @@ public actor MediaStore {
         }
         try db().delete(f.key)
         totals.adjust(f.kind, device: f.device, count: -1, bytes: -f.size)
+        order.remove(PageIndex.Entry(f), f.kind)
     }
 
     // MARK: Downloads

@@ -1,6 +1,6 @@
 import PluginAPI
 
-/// The directory against the catalogue (pure): files on disk that the catalogue lacks are
+/// A camera's directory against the catalogue (pure): files on disk that the catalogue lacks are
 /// added, catalogued files no longer on disk are dropped, and those whose size or modification
 /// time changed (rewritten or truncated by hand) are updated and probed again.
 public enum Reconciler {
@@ -20,24 +20,29 @@ public enum Reconciler {
         public var removed: [FileKey] = []
         public init() {}
         public var isEmpty: Bool { added.isEmpty && changed.isEmpty && removed.isEmpty }
+        public mutating func merge(_ other: Plan) {
+            added += other.added
+            changed += other.changed
+            removed += other.removed
+        }
     }
 
-    /// `scanned`: the files found in the part of the store that was scanned; `known`: the
-    /// catalogue's files in that same part.
-    public static func plan(scanned: [StoredFile], known: [FileKey: Known]) -> Plan {
+    /// One camera's directory of `kind`: `scanned`, the files found in it; `known`, the
+    /// catalogue's files of that camera by name.
+    public static func plan(_ kind: MediaKind, device: String, scanned: [StoredFile], known: [String: Known]) -> Plan {
         var plan = Plan()
-        var seen = Set<FileKey>(minimumCapacity: scanned.count)
+        var seen = Set<String>(minimumCapacity: scanned.count)
         for f in scanned {
-            let key = FileKey(kind: f.kind, device: f.device, name: f.name)
-            guard seen.insert(key).inserted else { continue }
-            if let k = known[key] {
+            guard seen.insert(f.name).inserted else { continue }
+            if let k = known[f.name] {
                 if k.size != f.size || k.modifiedNs != f.modifiedNs { plan.changed.append(f) }
             } else {
                 plan.added.append(f)
             }
         }
-        for key in known.keys where !seen.contains(key) { plan.removed.append(key) }
-        plan.removed.sort { ($0.device, $0.name) < ($1.device, $1.name) }
+        for name in known.keys where !seen.contains(name) { plan.removed.append(FileKey(kind: kind, device: device, name: name)) }
+        plan.removed.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         return plan
     }
+
 }

@@ -23,6 +23,9 @@ public struct StoreTotals: Sendable, Equatable {
         byKind[kind, default: [:]][device] = f.count > 0 ? f : nil
     }
 
+    /// The cameras with files of `kind`.
+    public func devices(_ kind: MediaKind) -> [String] { Array((byKind[kind] ?? [:]).keys) }
+
     public func figures(_ kind: MediaKind, device: String? = nil) -> Figures {
         let devices = byKind[kind] ?? [:]
         if let device { return devices[device] ?? Figures() }
