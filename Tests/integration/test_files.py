@@ -217,6 +217,17 @@ def test_changes_made_by_hand_are_seen(make_store, samples):
     wait_for(lambda: names(d) == [], "removed camera directory dropped")
     assert result(d, "get_storage_info")["recordings_size"] == 0
     assert size > 1000
+    # A burst: 300 files in a new camera directory at once, then half of them gone.
+    burst = d.snap / "camera7"
+    burst.mkdir(parents=True)
+    for i in range(300):
+        shutil.copyfile(samples["jpg"], burst / f"camera7_2025-10-01_08-{i // 60:02d}-{i % 60:02d}_000.jpg")
+    wait_for(lambda: result(d, "list_snapshots", {"device": "camera7", "limit": 1})["total"] == 300, "burst catalogued")
+    for p in sorted(burst.iterdir())[:150]:
+        p.unlink()
+    wait_for(lambda: result(d, "list_snapshots", {"device": "camera7", "limit": 1})["total"] == 150, "burst removal seen")
+    assert names(d, "snapshots", limit=1) == ["camera7_2025-10-01_08-04-59_000.jpg"]
+    assert result(d, "get_storage_info")["snapshots_size"] == 150 * samples["jpg"].stat().st_size
 
 
 def test_unsafe_names_over_json_rpc(make_store, samples):

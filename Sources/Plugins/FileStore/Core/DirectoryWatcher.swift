@@ -53,6 +53,7 @@ public final class DirectoryWatcher: Sendable {
     /// (Re)adds the watches of the kind directories and of every camera directory in them
     /// (adding one twice is harmless: inotify returns the same watch).
     public func watchAll() {
+        guard !stopped.load(ordering: .relaxed) else { return }
         for root in roots {
             let wd = inotify_add_watch(fd, root.path, DirectoryWatcher.rootMask)
             if wd >= 0 { watches.withLock { $0[wd] = Watch(kind: root.kind, device: nil) } }
@@ -62,12 +63,12 @@ public final class DirectoryWatcher: Sendable {
 
     /// Watches one camera's directory (the store calls it when it creates one).
     public func watchCamera(_ kind: MediaKind, _ device: String) {
-        guard let root = roots.first(where: { $0.kind == kind }) else { return }
+        guard !stopped.load(ordering: .relaxed), let root = roots.first(where: { $0.kind == kind }) else { return }
         let wd = inotify_add_watch(fd, root.path + "/" + device, DirectoryWatcher.cameraMask)
         if wd >= 0 { watches.withLock { $0[wd] = Watch(kind: kind, device: device) } }
     }
 
-    /// Ends the thread (it closes the descriptors).
+    /// Ends the thread; later calls add no watches.
     public func stop() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         var b: UInt8 = 1
@@ -85,18 +86,28 @@ public final class DirectoryWatcher: Sendable {
             let n = poll(&fds, 2, timeout)
             if n < 0 && errno != EINTR { break }
             if fds[0].revents & Int16(POLLIN) != 0 {
-                for change in drain(&buffer) where pending.insert(change).inserted {
+                for change in drain(&buffer) where !pending.contains(.everything) && pending.insert(change).inserted {
                     order.append(change)
                     if deadline == nil { deadline = Timestamp.monotonic() + debounce }
+                    if change == .everything || pending.count > DirectoryWatcher.maxPending {
+                        // Bounded: one rescan of everything replaces what was collected.
+                        pending = [.everything]
+                        order = [.everything]
+                    }
                 }
             }
             if let d = deadline, Timestamp.monotonic() >= d {
-                deliver(pending.contains(.everything) || pending.count > DirectoryWatcher.maxPending ? [.everything] : order)
+                deliver(order)
                 pending.removeAll(keepingCapacity: true)
                 order.removeAll(keepingCapacity: true)
                 deadline = nil
             }
         }
+    }
+
+    // After the thread ended (it holds the watcher while it runs), so no call ever uses a
+    // closed (or reused) descriptor.
+    deinit {
         close(fd)
         close(wake.read)
         close(wake.write)

@@ -63,7 +63,8 @@ public final class FileStore: StorageProvider {
             }
             self?.probeSoon()
         })
-        tasks.append(FileStore.every(s.retentionInterval) { [weak self] in await self?.applyRetention() })
+        // Retention once at start (a store over its limits after a restart is trimmed at once), then periodically.
+        tasks.append(FileStore.every(s.retentionInterval, immediately: true) { [weak self] in await self?.applyRetention() })
         state.withLock {
             $0.sink = sink
             $0.tasks = tasks
@@ -74,9 +75,10 @@ public final class FileStore: StorageProvider {
         probeSoon()
     }
 
-    /// A task running `body` every `seconds`, until cancelled.
-    static func every(_ seconds: Double, _ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+    /// A task running `body` every `seconds` (first `immediately`, or after one interval), until cancelled.
+    static func every(_ seconds: Double, immediately: Bool = false, _ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
         Task {
+            if immediately { await body() }
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(seconds))
                 if Task.isCancelled { return }
