@@ -8,7 +8,7 @@
 3. downloads of a 200 MB file: one curl, then twenty in parallel, aggregate throughput, with
    the `ping` round trip of another client (lockstep) measured beside them and without them.
 
-  benchmarks/files-bench.py [--files 100000] [--pages 2000] [--mb 200] [--clients 20] [--keep DIR]
+  benchmarks/files-bench.py [--files 100000] [--pages 2000] [--mb 200] [--clients 20] [--parts reconcile,list,download] [--pin] [--keep DIR]
 
 Build first: flock /tmp/swift-build.lock swift build -c release. Numbers: docs/performance.md.
 """
@@ -70,10 +70,16 @@ def reconcile_ms(d):
     return None
 
 
+PIN = False
+
+
 def start_timed(d):
     t = time.perf_counter()
     d.start(timeout=120)
-    return time.perf_counter() - t
+    elapsed = time.perf_counter() - t
+    if PIN:
+        subprocess.run(["taskset", "-a", "-p", "-c", "0", str(d.proc.pid)], check=True, capture_output=True)
+    return elapsed
 
 
 async def lockstep(url, calls, token):
@@ -92,6 +98,17 @@ async def lockstep(url, calls, token):
             out.append(time.perf_counter() - t)
             assert "result" in m, m
     return out
+
+
+async def one_call(url, method, token):
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.send(rpc_message("authenticate", {"auth_token": token}, id=0))
+        await ws.recv()
+        await ws.send(rpc_message(method, id=1))
+        while True:
+            m = json.loads(await ws.recv())
+            if m.get("id") == 1:
+                return m
 
 
 async def ping_during(url, token, stop):
@@ -163,6 +180,9 @@ def bench_listing(d, n, pages):
     for label, calls in scenarios.items():
         print(f"list_recordings limit 50, {label}: {fmt_ms(asyncio.run(lockstep(d.url, calls, token)))}")
     print(f"ping, same client (its own round trip): {fmt_ms(asyncio.run(lockstep(d.url, [('ping', None)] * pages, token)))}")
+    metrics = asyncio.run(one_call(d.url, "get_metrics", make_token("admin")))["result"]["requests"]["per_method"]["list_recordings"]
+    print(f"list_recordings inside the daemon (get_metrics, all of the above): p50 {metrics['p50_ms']} ms, p99 {metrics['p99_ms']} ms, "
+          f"n={metrics['count']}")
 
 
 def bench_downloads(d, rec, mb, clients):
@@ -196,6 +216,7 @@ def main():
     ap.add_argument("--mb", type=int, default=200)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--parts", default="reconcile,list,download", help="which measurements, comma-separated")
+    ap.add_argument("--pin", action="store_true", help="daemon (all threads) on CPU 0, this script and curl on CPU 1")
     ap.add_argument("--keep", help="work directory to use and keep (default: a temporary one, removed)")
     a = ap.parse_args()
     conftest.BIN = Path(os.environ.get("CAMERA_SERVICE_BIN", REPO / ".build" / "release" / "camera-service"))
@@ -207,6 +228,10 @@ def main():
     cfg = {"logging": {"level": "info"}, "security": {"rate_limit": {"requests_per_second": 1_000_000, "burst": 1_000_000}}}
     d = Daemon(tmp, plugins=plugins, config=cfg)
     parts = set(a.parts.split(","))
+    if a.pin:
+        global PIN
+        PIN = True
+        os.sched_setaffinity(0, {1})
     print(f"binary {conftest.BIN}, work directory {tmp}")
     try:
         if len(list((rec / "camera0").glob("camera0_20[12]*.mp4"))) * 8 < a.files:
@@ -214,7 +239,7 @@ def main():
         if "reconcile" in parts:
             bench_reconcile(d, tmp / "data" / "file-store.sqlite", a.files)
         else:
-            d.start(timeout=120)
+            start_timed(d)
         if "list" in parts:
             bench_listing(d, a.files, a.pages)
         if "download" in parts:
