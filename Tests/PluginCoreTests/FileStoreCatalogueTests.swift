@@ -83,6 +83,15 @@ func writeFile(_ path: String, _ bytes: [UInt8]) {
         #expect(try c.db.userVersion() == CatalogueSchema.current)
     }
 
+    @Test func anUnopenableCatalogueIsNotMovedAside() throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        mkdir(dir + "/c.sqlite", 0o755)  // a directory where the file should be: not corruption
+        #expect(throws: SQLiteError.self) { try Catalogue.open(path: dir + "/c.sqlite") }
+        var st = stat()
+        #expect(stat(dir + "/c.sqlite", &st) == 0 && st.st_mode & S_IFMT == S_IFDIR)
+    }
+
     @Test func ordersNewestFirstAndKeepsProbesOfUnchangedFiles() throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir) }

@@ -508,6 +508,16 @@ def test_a_deleted_or_corrupt_catalogue_is_rebuilt(make_store, samples):
     assert list(db.parent.glob("file-store.sqlite.bad-*"))
 
 
+def test_an_unopenable_catalogue_still_serves_the_files(make_store, samples):
+    d = make_store(start=False, catalog="busy.sqlite")
+    (d.tmp / "data" / "busy.sqlite").mkdir(parents=True)  # not a file: not corruption, never moved aside
+    place(d, samples, "recordings", "camera0", "camera0_2025-10-01_08-00-00.mp4", "mp4")
+    d.start()
+    assert names(d) == ["camera0_2025-10-01_08-00-00.mp4"]
+    assert (d.tmp / "data" / "busy.sqlite").is_dir()
+    assert any(l["level"] == "error" and "in memory" in l.get("msg", "") for l in d.log_lines())
+
+
 def test_a_catalogue_deleted_under_the_running_daemon_is_rebuilt(make_store, samples):
     d = make_store(rescan_interval="300ms")
     place(d, samples, "recordings", "camera0", "camera0_2025-10-01_08-00-00.mp4", "mp4")

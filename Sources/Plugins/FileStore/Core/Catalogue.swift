@@ -22,12 +22,15 @@ public final class Catalogue {
     }
 
     /// Opens the catalogue at `path`; one that is corrupt, not a database, of a later schema or
-    /// fails `PRAGMA quick_check` is renamed aside and replaced by an empty one (never a failed start).
+    /// fails `PRAGMA quick_check` is renamed aside and replaced by an empty one. Other failures
+    /// (a locked or unreadable file) are thrown: a healthy catalogue is never moved aside.
     public static func open(path: String) throws -> (Catalogue, Opened) {
         let existed = access(path, F_OK) == 0
         do {
             let (c, from) = try attempt(path)
             return (c, existed && from > 0 ? .existing(fromVersion: from) : .created)
+        } catch let e as SQLiteError where !e.isCorruption {
+            throw e
         } catch {
             let aside = "\(path).bad-\(Int(Timestamp.now()))"
             rename(path, aside)

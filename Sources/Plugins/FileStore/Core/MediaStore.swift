@@ -67,7 +67,14 @@ public actor MediaStore {
     func openCatalogue(reason: String?) throws {
         catalogue = nil
         let started = Timestamp.monotonic()
-        let (c, opened) = try Catalogue.open(path: settings.catalogPath)
+        let c: Catalogue, opened: Catalogue.Opened
+        do {
+            (c, opened) = try Catalogue.open(path: settings.catalogPath)
+        } catch {
+            // Serve the files anyway (never a failed start); nothing set survives a restart.
+            logger.error("file catalogue \(settings.catalogPath) cannot be opened (\(error)): using one in memory until the next start")
+            (c, opened) = try Catalogue.open(path: ":memory:")
+        }
         catalogue = c
         catalogueInode = MediaStore.inode(settings.catalogPath)
         switch opened {
