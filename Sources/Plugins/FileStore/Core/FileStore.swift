@@ -31,6 +31,7 @@ public final class FileStore: StorageProvider {
     }
 
     public func start(_ sink: any StorageEventSink) async throws {
+        state.withLock { $0.sink = sink }  // before anything measures: no crossing goes unreported
         try await store.open()
         let roots = await store.roots
         let (stream, continuation) = AsyncStream.makeStream(of: [DirectoryWatcher.Change].self)
@@ -66,7 +67,6 @@ public final class FileStore: StorageProvider {
         // Retention once at start (a store over its limits after a restart is trimmed at once), then periodically.
         tasks.append(FileStore.every(s.retentionInterval, immediately: true) { [weak self] in await self?.applyRetention() })
         state.withLock {
-            $0.sink = sink
             $0.tasks = tasks
             $0.watcher = watcher
             $0.changes = continuation
@@ -151,8 +151,9 @@ public final class FileStore: StorageProvider {
     // MARK: StorageProvider
 
     public func directory(for kind: MediaKind, device: String) async throws -> String {
-        let (path, measured) = try await store.directory(kind, device: device)
-        report(measured.0, measured.1)
+        let (info, change) = await store.measure()
+        report(info, change)  // a crossing found here is announced even when the answer is -32060
+        let path = try await store.directory(kind, device: device, measured: info)
         state.withLock { $0.watcher }?.watchCamera(kind, device)
         return path
     }

@@ -371,21 +371,20 @@ public actor MediaStore {
         return (info, change)
     }
 
-    /// The directory for a new file; `-32060` at or above the block threshold.
-    public func directory(_ kind: MediaKind, device: String) throws -> (String, (StorageInfo, LevelChange?)) {
+    /// The directory for a new file, given a fresh measurement; `-32060` at or above the block threshold.
+    public func directory(_ kind: MediaKind, device: String, measured: StorageInfo) throws -> String {
         guard Identifier.isValid(device) else {
             throw RPCError.invalidParams(param: "device", rule: "pattern", detail: "not a camera id: \(device)")
         }
-        let m = measure()
-        if m.0.usagePercent >= settings.blockPercent {
-            throw RPCError.insufficientStorage(usagePercentage: (m.0.usagePercent * 100).rounded() / 100,
-                                               detail: "the store's filesystem is \(Int(m.0.usagePercent)) % full (block threshold \(settings.blockPercent) %)")
+        if measured.usagePercent >= settings.blockPercent {
+            throw RPCError.insufficientStorage(usagePercentage: (measured.usagePercent * 100).rounded() / 100,
+                                               detail: "the store's filesystem is \(Int(measured.usagePercent)) % full (block threshold \(settings.blockPercent) %)")
         }
         let path = root(kind) + "/" + device
         guard MediaStore.makeDirectories(path) else {
             throw RPCError.internalError("cannot create \(path): \(String(cString: strerror(errno)))")
         }
-        return (path, m)
+        return path
     }
 
     // MARK: Retention
