@@ -125,8 +125,10 @@ public final class FileStore: StorageProvider {
         guard begin else { return }
         let store = self.store, logger = self.logger
         Task { [weak self] in
+            // A file that changed while it was probed is probed again at the next change, not in a loop.
+            var tried = Set<FileKey>()
             while true {
-                let batch = (try? await store.unprobed(limit: 16)) ?? []
+                let batch = (try? await store.unprobed(limit: 16, excluding: tried)) ?? []
                 if batch.isEmpty {
                     let again = self?.state.withLock { s -> Bool in
                         if s.probeAgain && !s.stopped {
@@ -136,13 +138,21 @@ public final class FileStore: StorageProvider {
                         s.probing = false
                         return false
                     } ?? false
-                    if again { continue }
+                    if again {
+                        tried = []
+                        continue
+                    }
                     return
                 }
                 for (file, path) in batch {
                     if self?.state.withLock({ $0.stopped }) != false { return }
                     let result = await prober.probe(path)
-                    do { try await store.probed(file, result) } catch { logger.warning("catalogue: \(error)") }
+                    do {
+                        if try await store.probed(file, result) == false { tried.insert(file.key) }
+                    } catch {
+                        logger.warning("catalogue: \(error)")
+                        tried.insert(file.key)
+                    }
                 }
             }
         }

@@ -443,12 +443,13 @@ public actor MediaStore {
 
     // MARK: Probing
 
-    /// Files waiting for a probe (not those being written), with their paths.
-    public func unprobed(limit: Int) throws -> [(StoredFile, String)] {
+    /// Files waiting for a probe (not those being written, nor those in `excluding`), with their paths.
+    public func unprobed(limit: Int, excluding: Set<FileKey> = []) throws -> [(StoredFile, String)] {
         let c = try db()
         var out: [(StoredFile, String)] = []
         for kind in [MediaKind.recordings, .snapshots] where out.count < limit {
-            for f in try c.unprobed(kind, limit: limit + inUse.count) where !inUse.contains(f.key) && out.count < limit {
+            for f in try c.unprobed(kind, limit: limit + inUse.count + excluding.count)
+            where !inUse.contains(f.key) && !excluding.contains(f.key) && out.count < limit {
                 out.append((f, f.path(in: root(kind))))
             }
         }
@@ -456,10 +457,14 @@ public actor MediaStore {
     }
 
     /// What a probe found (nil: it failed; the file is not probed again until it changes).
-    public func probed(_ f: StoredFile, _ result: ProbeResult?) throws {
+    /// False when the file changed meanwhile (nothing recorded).
+    @discardableResult
+    public func probed(_ f: StoredFile, _ result: ProbeResult?) throws -> Bool {
         var format = f.format
         if format == "mp4", MediaStore.fragmented(f.path(in: root(f.kind)), size: f.size) == true { format = "fmp4" }
-        try db().probed(f, format: format, duration: f.kind == .recordings ? result?.duration : nil, resolution: result?.resolution)
+        let c = try db()
+        try c.probed(f, format: format, duration: f.kind == .recordings ? result?.duration : nil, resolution: result?.resolution)
+        return c.db.changes > 0
     }
 
     static func fragmented(_ path: String, size: Int) -> Bool? {
