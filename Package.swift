@@ -14,7 +14,7 @@ let plugins: [(name: String, core: [Target.Dependency]?, deps: [Target.Dependenc
     ("MediaMTXBackend", ["Codecs"], []),
     ("FFmpegCapture", ["Codecs"], []),
     ("JWTAuth", ["Codecs"], ["Codecs"]),
-    ("FileStore", nil, []),
+    ("FileStore", ["CSQLite", "Codecs"], []),
     ("TestPatternSource", nil, []),
 ]
 
@@ -40,6 +40,8 @@ let package = Package(
         .systemLibrary(name: "CUdev", path: "Sources/CSystem/CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CV4L2", path: "Sources/CSystem/CV4L2"),
         .systemLibrary(name: "CLinux", path: "Sources/CSystem/CLinux"),
+        // The FileStore catalogue.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSystem/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Base64, digests, HMAC, randomness (OpenSSL), shared by the host and plugin cores.
         .target(name: "Codecs", dependencies: ["COpenSSL"]),
         // Sans-I/O protocol layers: HTTP/1.1, RFC 6455, JSON-RPC 2.0.
@@ -49,7 +51,7 @@ let package = Package(
         .executableTarget(name: "Host", dependencies: ["HostCore", api]),
         .testTarget(name: "WireProtocolsTests", dependencies: ["WireProtocols", "Codecs", api]),
         .testTarget(name: "HostCoreTests", dependencies: ["HostCore", "WireProtocols", api]),
-        .testTarget(name: "PluginCoreTests", dependencies: ["JWTAuthCore", "V4L2SourceCore", "MediaMTXBackendCore", "FFmpegCaptureCore", api]),
+        .testTarget(name: "PluginCoreTests", dependencies: ["JWTAuthCore", "V4L2SourceCore", "MediaMTXBackendCore", "FFmpegCaptureCore", "FileStoreCore", api]),
         .testTarget(name: "PluginAPITests", dependencies: [api]),
     ] + pluginTargets
 )

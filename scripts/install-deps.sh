@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-run}"
 
-packages=(pkg-config libyaml-dev libssl-dev libudev-dev libv4l-dev linux-libc-dev gcc binutils ffmpeg curl openssl)
+packages=(pkg-config libyaml-dev libssl-dev libsqlite3-dev libudev-dev libv4l-dev linux-libc-dev gcc binutils ffmpeg curl openssl)
 # `make install` rewrites the rpath of what it installs; `python3 -m websockets` is the
 # README's WebSocket client.
 packages+=(patchelf python3-websockets)

@@ -115,13 +115,14 @@ final class NetworkServer {
                 logger.error("epoll_wait failed: \(SystemError("epoll_wait"))")
                 break
             }
+            var woken = false
             for i in 0..<max(0, Int(n)) {
                 let fd = events[i].data.fd
                 let ev = events[i].events
                 if fd == listenFD {
                     acceptAll()
                 } else if fd == handle.wakeFD {
-                    for job in handle.take() { perform(job) }
+                    woken = true
                 } else if fd >= 0, Int(fd) < connections.count, let c = connections[Int(fd)] {
                     if ev & EPOLLOUT.rawValue != 0 { flush(c) }
                     if ev & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue | EPOLLRDHUP.rawValue) != 0, connections[Int(fd)] === c {
@@ -129,6 +130,9 @@ final class NetworkServer {
                     }
                 }
             }
+            // Posted jobs last: requests that arrived in this batch are read and answered before
+            // the chunks of streamed bodies (each a socket write of up to 128 KiB) are queued.
+            if woken { for job in handle.take() { perform(job) } }
             let after = HostClock.monotonic()
             if after >= nextTick {
                 tick(after)
