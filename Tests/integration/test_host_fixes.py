@@ -16,7 +16,7 @@ from conftest import BIN, DEFAULT_PLUGINS, SECRET, make_token, rpc_message
 
 
 def test_check_config_runs_plugin_checks_and_fails_like_start_up(daemon_factory):
-    plugins = [{"name": "jwt_auth", "library": "JWTAuth", "required": True, "config": {}}, DEFAULT_PLUGINS[1]]
+    plugins = [{"name": "jwt_auth", "library": "JWTAuth", "required": True, "config": {"secret": "changeme"}}, DEFAULT_PLUGINS[1]]
     d = daemon_factory(plugins=plugins)
     r = subprocess.run([str(BIN), "--config", str(d.config_path), "--check-config"], capture_output=True, text=True, env=d.env, timeout=20)
     assert r.returncode == 2, r.stdout

@@ -32,7 +32,7 @@ def backend_plugin(mtx=None, api_port=None, **extra):
     return {"name": "mediamtx_backend", "library": "MediaMTXBackend", "config": config}
 
 
-def test_pattern(cameras=(CAMERA,)):
+def pattern_plugin(cameras=(CAMERA,)):
     return {"name": "test_pattern_source", "library": "TestPatternSource", "config": {"cameras": list(cameras)}}
 
 
@@ -45,7 +45,7 @@ def mtx(tmp_path):
 
 @pytest.fixture
 def media(daemon_factory, mtx):
-    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], test_pattern(), backend_plugin(mtx)]).start()
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern_plugin(), backend_plugin(mtx)]).start()
     d.mtx = mtx
     wait_for(lambda: "test_cam0" in configured(mtx), "the path to be added")
     return d
@@ -186,7 +186,7 @@ def test_a_path_removed_behind_our_back_comes_back(media):
 
 def test_mediamtx_absent_then_appearing(daemon_factory, tmp_path):
     mtx = mtx_server.MediaMTX(tmp_path / "later")  # ports chosen, nothing listening yet
-    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], test_pattern(), backend_plugin(mtx)]).start()
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern_plugin(), backend_plugin(mtx)]).start()
 
     async def go():
         c = await Client.open(d.url, "admin")

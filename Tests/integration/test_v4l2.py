@@ -78,7 +78,8 @@ def test_discovery_and_capabilities(cams):
     lst, caps, status, meta = asyncio.run(go())
     assert lst["total"] == 1 and lst["connected"] == 1  # the metadata node is not a camera
     cam = lst["cameras"][0]
-    assert cam == {"device": "camera0", "status": "CONNECTED", "name": "HD USB Camera", "resolution": "640x480", "fps": 30, "streams": {}}
+    assert cam == {"device": "camera0", "status": "CONNECTED", "name": "HD USB Camera", "resolution": "640x480", "fps": 30, "streams": {},
+                   "recording": None}
     assert caps == {"device": "camera0", "formats": ["YUYV", "MJPG"], "resolutions": ["1920x1080", "1280x720", "640x480"],
                     "fps_options": [30, 15, 10], "frame_rates": ["30", "15", "10"], "capabilities": ["video_capture", "streaming"],
                     "validation_status": "confirmed"}
