@@ -23,7 +23,7 @@ public final class WebServer: Sendable {
     public func run() async {
         let server = self.server
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            startThread {
+            spawnThread {
                 server.value.run()
                 done.resume()
             }
@@ -36,6 +36,3 @@ final class NetworkServerBox: @unchecked Sendable {  // safe: created here, then
     let value: NetworkServer
     init(_ value: NetworkServer) { self.value = value }
 }
-
-/// Starts the network loop and other host threads on their own OS threads (see `spawnThread`).
-func startThread(_ body: @escaping @Sendable () -> Void) { spawnThread(body) }
