@@ -1,4 +1,4 @@
-import MediaMTXBackendCore
+@testable import MediaMTXBackendCore
 import PluginAPI
 import Testing
 
@@ -153,5 +153,42 @@ import Testing
                 #expect(error.key == key, "\(error)")
             }
         }
+    }
+}
+
+/// Which of MediaMTX's readers count as viewers (they make a stream linger 300 s).
+@Suite struct ViewerAccountingTests {
+    typealias Hold = MediaMTXBackend.Hold
+
+    @Test func readersBeyondOursAreViewers() {
+        var h = Hold()
+        h.leases[1] = .snapshot
+        h.noteReaders(1, asked: 10, now: 10, linger: 300)
+        #expect(h.lingerUntil == 0, "the snapshot's own reader is not a viewer")
+        h.noteReaders(2, asked: 10, now: 10, linger: 300)
+        #expect(h.lingerUntil == 310)
+    }
+
+    // The flake this is named after: the keeper stopped by stop_streaming was still listed by
+    // MediaMTX in a health check answered after it exited, was taken for a viewer, and the
+    // stream came back for 300 s.
+    @Test func aReaderOfOursThatJustLeftIsNotAViewer() {
+        var h = Hold()
+        h.retiring = 1
+        h.retiring -= 1
+        h.ownReaderLeft(now: 20)
+        h.noteReaders(1, asked: 20.5, now: 20.6, linger: 300)
+        #expect(h.lingerUntil == 0)
+        h.noteReaders(1, asked: 20 + Hold.readerSettle + 0.1, now: 21.2, linger: 300)
+        #expect(h.lingerUntil == 321.2, "a reader still there after the settle time is someone else's")
+    }
+
+    @Test func aLeaseEndingSettlesToo() {
+        var h = Hold()
+        h.leases[7] = .viewing
+        h.leases[7] = nil
+        h.ownReaderLeft(now: 5)
+        h.noteReaders(1, asked: 5.2, now: 5.3, linger: 300)
+        #expect(h.lingerUntil == 0)
     }
 }

@@ -37,12 +37,24 @@ public final class MediaMTXBackend: MediaBackend {
         var nextKeeperStart = 0.0
         /// The last reason publishing failed (the keeper's or MediaMTX's words).
         var lastProblem = ""
-        /// When `stop_streaming` ended it: figures fetched before then say nothing about viewers now.
-        var stoppedAt = 0.0
+        /// Figures asked before this say nothing about viewers: `stop_streaming` ended the stream,
+        /// or one of our own readers just left and MediaMTX may list it a moment longer.
+        var viewersCountFrom = 0.0
         /// Keepers being stopped: still readers of MediaMTX for a moment, but ours.
         var retiring = 0
         /// Readers of MediaMTX's that are ours: the keeper (also while it stops) and leases.
         var ownReaders: Int { (keeper != nil ? 1 : 0) + retiring + leases.count }
+        /// How long MediaMTX may still list a reader of ours that has gone.
+        static let readerSettle = 1.0
+
+        mutating func ownReaderLeft(now: Double) { viewersCountFrom = max(viewersCountFrom, now + Hold.readerSettle) }
+
+        /// MediaMTX counted `readers` when asked at `asked`: readers beyond our own are viewers,
+        /// and the stream lingers `linger` seconds after them.
+        mutating func noteReaders(_ readers: Int, asked: Double, now: Double, linger: Double) {
+            guard readers > ownReaders, asked > viewersCountFrom else { return }
+            lingerUntil = max(lingerUntil, now + linger)
+        }
     }
     struct State {
         var cameras: [String: Camera] = [:]
@@ -143,7 +155,7 @@ public final class MediaMTXBackend: MediaBackend {
             if s.holds[device]?.leases.values.contains(.recording) == true { return (c, true, nil) }
             var h = s.holds[device] ?? Hold()
             h.lingerUntil = 0
-            h.stoppedAt = Timestamp.monotonic()
+            h.viewersCountFrom = max(h.viewersCountFrom, Timestamp.monotonic())
             let k = h.keeper
             h.keeper = nil
             if k != nil { h.retiring += 1 }
@@ -158,7 +170,7 @@ public final class MediaMTXBackend: MediaBackend {
         }
         if let keeper {
             _ = await keeper.stop()
-            state.withLock { $0.holds[device]?.retiring -= 1 }
+            keeperStopped(device)
         }
         // MediaMTX cannot be told to stop an on-demand publisher; recreating the path ends it
         // (its readers are disconnected, the command gets SIGINT), and the next reader starts it again.
@@ -293,6 +305,7 @@ public final class MediaMTXBackend: MediaBackend {
     func release(_ device: String, _ id: UInt64) {
         state.withLock { s in
             guard let purpose = s.holds[device]?.leases.removeValue(forKey: id) else { return }
+            s.holds[device]?.ownReaderLeft(now: Timestamp.monotonic())
             let linger = purpose == .viewing ? settings.viewerIdle : (purpose == .snapshot ? settings.snapshotIdle : settings.closeAfter)
             let until = max(s.holds[device]?.lingerUntil ?? 0, Timestamp.monotonic() + linger)
             s.holds[device]?.lingerUntil = until
@@ -324,7 +337,7 @@ public final class MediaMTXBackend: MediaBackend {
         case .stop(let k):
             logger.debug("\(device): no longer wanted; keeper reader stopped")
             _ = await k.stop()
-            state.withLock { $0.holds[device]?.retiring -= 1 }
+            keeperStopped(device)
         case .start:
             var spec = ProcessSpec(executable: settings.ffmpeg, arguments: [
                 "-hide_banner", "-loglevel", "error", "-nostdin", "-rtsp_transport", "tcp", "-user_agent", "\(PublishCommand.marker)-keeper",
@@ -352,12 +365,20 @@ public final class MediaMTXBackend: MediaBackend {
         }
     }
 
+    func keeperStopped(_ device: String) {
+        state.withLock { s in
+            s.holds[device]?.retiring -= 1
+            s.holds[device]?.ownReaderLeft(now: Timestamp.monotonic())
+        }
+    }
+
     /// The keeper ended: if the stream is still wanted it is started again (backing off), and
     /// what it said is kept as the reason publishing failed.
     func keeperExited(_ device: String, _ child: ChildProcess, _ exit: ProcessExit) {
         state.withLock { s in
             guard s.holds[device]?.keeper === child else { return }
             s.holds[device]?.keeper = nil
+            s.holds[device]?.ownReaderLeft(now: Timestamp.monotonic())
             if !exit.stopRequested {
                 let failures = (s.holds[device]?.keeperFailures ?? 0) + 1
                 s.holds[device]?.keeperFailures = failures
@@ -498,12 +519,7 @@ public final class MediaMTXBackend: MediaBackend {
                     if ready { s.ready.insert(name) } else { s.ready.remove(name) }
                 }
                 if ready { s.holds[name, default: Hold()].keeperFailures = 0 }
-                // Readers beyond our own are viewers: the stream lingers for them after they go.
-                let ours = s.holds[name]?.ownReaders ?? 0
-                if let r, r.readers > ours, asked > (s.holds[name]?.stoppedAt ?? 0) {
-                    let until = max(s.holds[name]?.lingerUntil ?? 0, now + settings.viewerIdle)
-                    s.holds[name, default: Hold()].lingerUntil = until
-                }
+                if let r { s.holds[name, default: Hold()].noteReaders(r.readers, asked: asked, now: now, linger: settings.viewerIdle) }
             }
             return s.sink
         }
