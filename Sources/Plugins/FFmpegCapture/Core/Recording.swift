@@ -228,16 +228,21 @@ final class Recording: Sendable {
         }
         while state.withLock({ $0.finishing > 0 }) { try? await Task.sleep(for: .milliseconds(20)) }
         let detail = cause.isClean ? "" : (cause == .cameraDisconnected ? "the camera was unplugged" : exit.description)
-        let (final, waiters, lease, progress) = state.withLock { s -> (RecordingState, [CheckedContinuation<RecordingState, Never>], (any StreamLease)?, Task<Void, Never>?) in
+        let (final, lease, progress) = state.withLock { s -> (RecordingState, (any StreamLease)?, Task<Void, Never>?) in
             for f in s.files { s.completed.insert(f) }
-            let e = make(s, status: cause.isClean ? .stopped : .error, cause: cause, detail: detail, end: Timestamp.now())
-            s.ended = e
-            defer { s.endWaiters = []; s.lease = nil }
-            return (e, s.endWaiters, s.lease, s.progress)
+            defer { s.lease = nil }
+            return (make(s, status: cause.isClean ? .stopped : .error, cause: cause, detail: detail, end: Timestamp.now()), s.lease, s.progress)
         }
         progress?.cancel()
         lease?.release()
+        // Reported before the end is visible: whoever waited for it (the daemon shutting down)
+        // acts only after the notification is on its way to the clients.
         sink.recordingChanged(RecordingEvent(kind: .ended, recording: final))
+        let waiters = state.withLock { s -> [CheckedContinuation<RecordingState, Never>] in
+            s.ended = final
+            defer { s.endWaiters = [] }
+            return s.endWaiters
+        }
         for w in waiters { w.resume(returning: final) }
     }
 }
