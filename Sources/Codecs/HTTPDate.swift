@@ -27,13 +27,6 @@ public enum HTTPDate {
         guard clock.count == 3, clock.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
               let h = Int(clock[0]), let m = Int(clock[1]), let sec = Int(clock[2]),
               (1...31).contains(day), (0...23).contains(h), (0...59).contains(m), (0...60).contains(sec), year >= 1970 else { return nil }
-        var tm = Glibc.tm()
-        tm.tm_year = Int32(year - 1900)
-        tm.tm_mon = Int32(month)
-        tm.tm_mday = Int32(day)
-        tm.tm_hour = Int32(h)
-        tm.tm_min = Int32(m)
-        tm.tm_sec = Int32(sec)
-        return Double(timegm(&tm))
+        return Double(Timestamp.utc(year: year, month: month + 1, day: day, hour: h, minute: m, second: sec))
     }
 }

@@ -30,6 +30,19 @@ public enum Timestamp {
         return "\(date)T\(time)" + (milliseconds ? ".\(pad(ms, 3))Z" : "Z")
     }
 
+    /// Seconds since the epoch of a UTC calendar time (fields as written: month 1…12); the
+    /// callers have checked the ranges.
+    public static func utc(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int {
+        var tm = Glibc.tm()
+        tm.tm_year = Int32(year - 1900)
+        tm.tm_mon = Int32(month - 1)
+        tm.tm_mday = Int32(day)
+        tm.tm_hour = Int32(hour)
+        tm.tm_min = Int32(minute)
+        tm.tm_sec = Int32(second)
+        return Int(timegm(&tm))
+    }
+
     static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)
         return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s

@@ -1,3 +1,4 @@
+import Codecs
 import Glibc
 
 /// A file's creation time. Linux's `stat` has no birth time (and `statx` is out of reach of
@@ -29,13 +30,6 @@ public enum FileTimes {
         guard s[4] == dash, s[7] == dash, s[10] == underscore, s[13] == dash, s[16] == dash,
               let y = digits(0, 4), let mo = digits(5, 2), let d = digits(8, 2), let h = digits(11, 2), let mi = digits(14, 2), let se = digits(17, 2),
               y >= 1970, (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
-        var tm = Glibc.tm()
-        tm.tm_year = Int32(y - 1900)
-        tm.tm_mon = Int32(mo - 1)
-        tm.tm_mday = Int32(d)
-        tm.tm_hour = Int32(h)
-        tm.tm_min = Int32(mi)
-        tm.tm_sec = Int32(se)
-        return Int(timegm(&tm))
+        return Timestamp.utc(year: y, month: mo, day: d, hour: h, minute: mi, second: se)
     }
 }

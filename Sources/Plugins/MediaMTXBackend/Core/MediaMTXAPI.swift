@@ -219,13 +219,6 @@ public enum RFC3339 {
         } else {
             return nil
         }
-        var t = tm()
-        t.tm_year = Int32(y - 1900)
-        t.tm_mon = Int32(mo - 1)
-        t.tm_mday = Int32(d)
-        t.tm_hour = Int32(h)
-        t.tm_min = Int32(mi)
-        t.tm_sec = Int32(sec)
-        return Double(timegm(&t) - offset) + frac
+        return Double(Timestamp.utc(year: y, month: mo, day: d, hour: h, minute: mi, second: sec) - offset) + frac
     }
 }
