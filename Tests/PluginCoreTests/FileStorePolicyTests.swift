@@ -135,3 +135,22 @@ func stored(_ name: String, kind: MediaKind = .recordings, size: Int, ageDays: D
         #expect(idx.count(.recordings, device: "camera1") == 0 && idx.page(.recordings, device: nil, offset: 99, limit: 5).isEmpty)
     }
 }
+
+@Suite struct FileTimesTests {
+    let later: Int64 = 2_000_000_000 * 1_000_000_000
+
+    @Test func theNamesStampIsTheCreationTime() {
+        // 2026-12-02T04:01:35Z
+        #expect(FileTimes.createdNs(name: "cam0_2026-12-02_04-01-35.mp4", device: "cam0", modifiedNs: later) == 1_796_184_095 * 1_000_000_000)
+        #expect(FileTimes.createdNs(name: "cam0_2024-02-29_23-59-59_extra.jpg", device: "cam0", modifiedNs: later) == 1_709_251_199 * 1_000_000_000)
+    }
+
+    @Test func otherwiseTheModificationTime() {
+        for name in ["cam1_2026-12-02_04-01-35.mp4", "cam0_2026-13-02_04-01-35.mp4", "cam0_2026-12-02T04-01-35.mp4", "cam0_2026-12-02_24-00-00.mp4",
+                     "cam0_1969-12-31_23-59-59.mp4", "holiday.mp4", "cam0_2026-12"] {
+            #expect(FileTimes.createdNs(name: name, device: "cam0", modifiedNs: 42) == 42, "\(name)")
+        }
+        // A stamp later than the file's modification is not believed.
+        #expect(FileTimes.createdNs(name: "cam0_2026-12-02_04-01-35.mp4", device: "cam0", modifiedNs: 42) == 42)
+    }
+}
