@@ -116,41 +116,30 @@ public final class DirectoryWatcher: Sendable {
     /// Reads every queued event and turns them into changes.
     private func drain(_ buffer: inout [UInt8]) -> [Change] {
         var out: [Change] = []
-        let header = MemoryLayout<inotify_event>.size
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { return out }
-            var offset = 0
-            while offset + header <= n {
-                let (wd, mask, len) = buffer.withUnsafeBytes { raw -> (Int32, UInt32, Int) in
-                    let ev = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
-                    return (ev.wd, ev.mask, Int(ev.len))
-                }
-                let nameBytes = Array(buffer[(offset + header)..<min(n, offset + header + len)].prefix { $0 != 0 })
-                offset += header + len
-                if mask & UInt32(IN_Q_OVERFLOW) != 0 {
-                    out.append(.everything)
-                    continue
-                }
-                guard let watch = watches.withLock({ $0[wd] }) else { continue }
-                if mask & UInt32(IN_IGNORED) != 0 {
-                    // The watched directory is gone (or was replaced): forget it, rescan what it was.
-                    watches.withLock { _ = $0.removeValue(forKey: wd) }
-                    out.append(watch.device.map { .camera(watch.kind, $0) } ?? .everything)
-                    continue
-                }
-                if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
-                    out.append(watch.device.map { .camera(watch.kind, $0) } ?? .everything)
-                    continue
-                }
-                guard let name = String(validating: nameBytes, as: UTF8.self), !name.isEmpty else { continue }
-                if let device = watch.device {
-                    if mask & UInt32(IN_ISDIR) == 0 { out.append(.file(FileKey(kind: watch.kind, device: device, name: name))) }
-                } else if mask & UInt32(IN_ISDIR) != 0, Identifier.isValid(name) {
-                    if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { watchCamera(watch.kind, name) }
-                    out.append(.camera(watch.kind, name))
-                }
+        for r in InotifyRecord.drain(fd, buffer: &buffer) {
+            if r.has(IN_Q_OVERFLOW) {
+                out.append(.everything)
+                continue
+            }
+            guard let watch = watches.withLock({ $0[r.wd] }) else { continue }
+            if r.has(IN_IGNORED) {
+                // The watched directory is gone (or was replaced): forget it, rescan what it was.
+                watches.withLock { _ = $0.removeValue(forKey: r.wd) }
+                out.append(watch.device.map { .camera(watch.kind, $0) } ?? .everything)
+                continue
+            }
+            if r.has(IN_DELETE_SELF | IN_MOVE_SELF) {
+                out.append(watch.device.map { .camera(watch.kind, $0) } ?? .everything)
+                continue
+            }
+            guard let name = String(validating: r.name, as: UTF8.self), !name.isEmpty else { continue }
+            if let device = watch.device {
+                if !r.has(IN_ISDIR) { out.append(.file(FileKey(kind: watch.kind, device: device, name: name))) }
+            } else if r.has(IN_ISDIR), Identifier.isValid(name) {
+                if r.has(IN_CREATE | IN_MOVED_TO) { watchCamera(watch.kind, name) }
+                out.append(.camera(watch.kind, name))
             }
         }
+        return out
     }
 }

@@ -1,4 +1,5 @@
 import CV4L2
+import Codecs
 import Glibc
 
 /// Watches a directory for device nodes appearing and vanishing (the fallback where udev
@@ -25,27 +26,12 @@ public final class InotifyWatch {
 
     /// Drains pending events.
     public func read() -> [Change] {
-        var out: [Change] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { return out }
-            var offset = 0
-            let header = MemoryLayout<inotify_event>.size
-            while offset + header <= n {
-                let (mask, len) = buffer.withUnsafeBytes { raw -> (UInt32, Int) in
-                    let ev = raw.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
-                    return (ev.mask, Int(ev.len))
-                }
-                let nameBytes = buffer[(offset + header)..<min(n, offset + header + len)].prefix { $0 != 0 }
-                let name = String(decoding: nameBytes, as: UTF8.self)
-                offset += header + len
-                if mask & UInt32(IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE) != 0 {
-                    out.append(.appeared(name))
-                } else if mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 {
-                    out.append(.vanished(name))
-                }
-            }
+        return InotifyRecord.drain(fd, buffer: &buffer).compactMap { r in
+            let name = String(decoding: r.name, as: UTF8.self)
+            if r.has(IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE) { return .appeared(name) }
+            if r.has(IN_DELETE | IN_MOVED_FROM) { return .vanished(name) }
+            return nil
         }
     }
 }
