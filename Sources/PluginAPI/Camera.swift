@@ -191,7 +191,15 @@ public struct CaptureInput: Sendable, Equatable {
 /// How a camera changed, as reported to a ``CameraEventSink``.
 @frozen
 public enum CameraChange: Sendable {
-    case connected, disconnected, statusChanged, capabilitiesDetected
+    /// A camera appeared (or came back after `disconnected`), its capabilities readable: `camera.connected`.
+    case connected
+    /// It went away; it stays listed as `DISCONNECTED`: `camera.disconnected`.
+    case disconnected
+    /// Its listing changed while it stayed (status, name, default mode): `camera.status_change`.
+    case statusChanged
+    /// What `capabilities(of:)` answers changed without a connect (e.g. a camera that was
+    /// `ERROR` probed successfully): `camera.capability_detected`, after its status change.
+    case capabilitiesDetected
 }
 
 /// Receives camera changes from a ``CameraSource`` (the host turns them into events and tells

@@ -25,12 +25,12 @@ import V4L2SourceCore
         let first = probed(&node, .success(camera))
         let expected = CameraInfo(device: "camera3", status: .connected, name: "HD USB Camera", resolution: "1280x720",
                                   frameRate: FrameRate(fps: 30), driver: "uvcvideo", busInfo: "usb-1", stableID: "bus:usb-1")
-        #expect(first == .report(expected, .connected))
+        #expect(first == .report(expected, [.connected]))
         #expect(node.info == expected && node.probe == camera && !node.probing)
         #expect(probed(&node, .success(camera)) == .none)  // the same answer again: nothing to say
         var renamed = camera
         renamed.card = "Renamed"
-        guard case .report(let info, .statusChanged) = probed(&node, .success(renamed)) else {
+        guard case .report(let info, [.statusChanged]) = probed(&node, .success(renamed)) else {
             Issue.record("a changed camera is a status change")
             return
         }
@@ -60,7 +60,7 @@ import V4L2SourceCore
             #expect(probed(&node, failure(errno)) == .retry, "attempt \(attempt)")
             #expect(node.info == nil && node.retries == attempt)
         }
-        guard case .report(let info, .statusChanged) = probed(&node, failure(errno, "busy")) else {
+        guard case .report(let info, [.statusChanged]) = probed(&node, failure(errno, "busy")) else {
             Issue.record("the sixth failure is an ERROR")
             return
         }
@@ -72,7 +72,7 @@ import V4L2SourceCore
         var node = V4L2Node(index: 0)
         #expect(probed(&node, failure(EBUSY)) == .retry)
         #expect(probed(&node, failure(EBUSY)) == .retry)
-        guard case .report(let info, .connected) = probed(&node, .success(camera)) else { Issue.record("expected connected"); return }
+        guard case .report(let info, [.connected]) = probed(&node, .success(camera)) else { Issue.record("expected connected"); return }
         #expect(info.status == .connected && node.retries == 0)
     }
 
@@ -80,13 +80,31 @@ import V4L2SourceCore
         var node = V4L2Node(index: 0)
         for _ in 0...V4L2Node.maxRetries { _ = probed(&node, failure(EACCES)) }
         #expect(node.info?.status == .error)
-        guard case .report(let info, .statusChanged) = probed(&node, .success(camera)) else { Issue.record("expected a status change"); return }
+        // CONNECTED, and the capabilities a client could not read while it was ERROR are there now.
+        guard case .report(let info, [.statusChanged, .capabilitiesDetected]) = probed(&node, .success(camera)) else {
+            Issue.record("expected a status change and detected capabilities")
+            return
+        }
         #expect(info.status == .connected && info.errorMessage.isEmpty)
+    }
+
+    @Test func changedCapabilitiesAreDetectedOnTheirOwn() throws {
+        var node = V4L2Node(index: 0)
+        _ = probed(&node, .success(camera))
+        let listed = try #require(node.info)
+        var more = camera
+        more.formats.append(.init(fourcc: "YUYV", description: "YUYV 4:2:2", compressed: false, sizes: [.init(width: 640, height: 480, rates: [FrameRate(fps: 30)])]))
+        // Same listing (name, default mode), other formats: only the capabilities changed.
+        #expect(probed(&node, .success(more)) == .report(listed, [.capabilitiesDetected]))
+        #expect(probed(&node, .success(more)) == .none)
+        // Unplugged and back with other formats: a connect, which carries them.
+        _ = node.vanished()
+        guard case .report(_, [.connected]) = probed(&node, .success(camera)) else { Issue.record("expected connected only"); return }
     }
 
     @Test func otherErrorsAreErrorAtOnce() {
         var node = V4L2Node(index: 0)
-        guard case .report(let info, .statusChanged) = probed(&node, failure(EIO, "VIDIOC_QUERYCAP: I/O error")) else {
+        guard case .report(let info, [.statusChanged]) = probed(&node, failure(EIO, "VIDIOC_QUERYCAP: I/O error")) else {
             Issue.record("EIO is not retried")
             return
         }
@@ -118,7 +136,7 @@ import V4L2SourceCore
         #expect(error?.status == .error && error?.errorMessage == "device did not answer within 0.5 s" && error?.device == "camera5")
         #expect(node.probing)  // its thread is still blocked in the kernel
         #expect(node.probeTimedOut(now: 20, timeout: 0.5) == nil)  // reported once
-        guard case .report(let info, .statusChanged) = node.probeFinished(generation: g, .success(camera)) else {
+        guard case .report(let info, [.statusChanged, .capabilitiesDetected]) = node.probeFinished(generation: g, .success(camera)) else {
             Issue.record("the device answered after all: CONNECTED again")
             return
         }
@@ -136,7 +154,7 @@ import V4L2SourceCore
         #expect(node.probeFinished(generation: running, .success(camera)) == .none)  // answered for a node that left
         #expect(node.info?.status == .disconnected)
         // Plugged in again: connected (not a status change).
-        guard case .report(let back, .connected) = probed(&node, .success(camera)) else { Issue.record("expected connected"); return }
+        guard case .report(let back, [.connected]) = probed(&node, .success(camera)) else { Issue.record("expected connected"); return }
         #expect(back.status == .connected)
     }
 

@@ -245,14 +245,22 @@ def test_a_permission_error_is_retried_then_error_and_connects_once_fixed(cams):
         failed = await events_until(ws, "camera3", "ERROR")
         elapsed = time.monotonic() - t0
         status = (await call(ws, "get_camera_status", {"device": "camera3"}))["result"]
+        no_caps = await call(ws, "get_camera_capabilities", {"device": "camera3"})
+        await call(ws, "subscribe_events", {"topics": ["camera.capability_detected"]})
         (d.dev / "video3").write_text("card=Locked Cam\n")  # permissions fixed: the node changes
         fixed = await events_until(ws, "camera3", "CONNECTED")
-        return await closed(ws, (failed, elapsed, status, fixed))
-    (failed_seen, failed), elapsed, status, (fixed_seen, fixed) = asyncio.run(go())
+        # The capabilities nobody could read while it was ERROR are announced after the status.
+        detected = await next_event(ws, "camera.capability_detected")
+        caps = (await call(ws, "get_camera_capabilities", {"device": "camera3"}))["result"]
+        return await closed(ws, (failed, elapsed, status, no_caps, fixed, detected, caps))
+    (failed_seen, failed), elapsed, status, no_caps, (fixed_seen, fixed), detected, caps = asyncio.run(go())
     assert failed_seen == [("camera.status_change", "ERROR")]
     assert elapsed >= 5 * 0.2 * 0.9, f"ERROR after {elapsed:.2f} s: the 5 retries 200 ms apart were not made"
     assert status["status"] == "ERROR"
+    assert "error" in no_caps, no_caps
     assert fixed_seen == [("camera.status_change", "CONNECTED")] and fixed["previous_status"] == "ERROR" and fixed["name"] == "Locked Cam"
+    assert detected["device"] == "camera3" and detected["status"] == "CONNECTED" and detected["name"] == "Locked Cam"
+    assert caps["formats"], caps
 
 
 def test_a_wedged_device_that_recovers_is_connected_again(cams):

@@ -200,9 +200,9 @@ public final class V4L2CameraSource: CameraSource {
             guard var node = s.nodes[index] else { return .none }
             let outcome = node.probeFinished(generation: generation, result, stableID: UdevWatch.stableID(sysname:))
             s.nodes[index] = node
-            if case .report(let info, let change) = outcome {
+            if case .report(let info, let changes) = outcome {
                 logger.info("\(info.device) \(info.status.rawValue.lowercased()): \(info.name) \(info.resolution)@\(info.frameRate?.description ?? "?")\(info.errorMessage.isEmpty ? "" : " (\(info.errorMessage))")")
-                emit(info, change, &s)  // under the lock: a concurrent unplug cannot overtake it
+                for change in changes { emit(info, change, &s) }  // under the lock: a concurrent unplug cannot overtake them
             }
             return outcome
         }

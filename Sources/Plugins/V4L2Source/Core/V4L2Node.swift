@@ -10,8 +10,8 @@ public struct V4L2Node: Sendable {
     public enum Outcome: Sendable, Equatable {
         /// Nothing to report (a stale result, an unchanged camera, not a camera, gone again).
         case none
-        /// The camera's listing changed: tell the host.
-        case report(CameraInfo, CameraChange)
+        /// The camera's listing changed: tell the host, each change in order.
+        case report(CameraInfo, [CameraChange])
         /// Probe again shortly (permissions being fixed, a device settling).
         case retry
     }
@@ -52,7 +52,7 @@ public struct V4L2Node: Sendable {
                 self.probe = nil  // a metadata node of a UVC camera: not a camera
                 return .none
             }
-            let previous = info
+            let previous = info, previousProbe = self.probe
             self.probe = probe
             let mode = probe.defaultMode
             let listed = CameraInfo(device: NodeNames.cameraID(index), status: .connected, name: probe.card,
@@ -60,8 +60,14 @@ public struct V4L2Node: Sendable {
                                     driver: probe.driver, busInfo: probe.busInfo,
                                     stableID: stableID("video\(index)") ?? "bus:\(probe.busInfo)")
             info = listed
-            if let previous, previous == listed { return .none }
-            return .report(listed, previous == nil || previous?.status == .disconnected ? .connected : .statusChanged)
+            var changes: [CameraChange] = []
+            if previous != listed { changes.append(previous == nil || previous?.status == .disconnected ? .connected : .statusChanged) }
+            // A listed camera whose capabilities a client could not read (it was ERROR) or that
+            // now differ: `camera.capability_detected`. A connect carries them already.
+            if let previous, previous.status != .disconnected, previous.status != .connected || previousProbe?.formats != probe.formats {
+                changes.append(.capabilitiesDetected)
+            }
+            return changes.isEmpty ? .none : .report(listed, changes)
         case .failure(let error):
             if error.errno == ENOENT || error.errno == ENODEV {
                 probe = nil
@@ -74,7 +80,7 @@ public struct V4L2Node: Sendable {
             let previous = info
             let failed = marked(.error, error.message)
             info = failed
-            return previous?.status == .error ? .none : .report(failed, .statusChanged)
+            return previous?.status == .error ? .none : .report(failed, [.statusChanged])
         }
     }
 
