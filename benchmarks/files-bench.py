@@ -6,9 +6,11 @@
 2. a listing page (`list_recordings`, limit 50) in lockstep from one WebSocket client, at the
    first page, at random offsets, at the last page, and for one camera: p50/p99;
 3. downloads of a 200 MB file: one curl, then twenty in parallel, aggregate throughput, with
-   the `ping` round trip of another client (lockstep) measured beside them and without them.
+   the `ping` round trip of another client (lockstep) measured beside them and without them;
+4. (`--parts rescan`) listing pages while the periodic rescan of every directory runs (every
+   2 s instead of 600 s): how long a request can wait behind it.
 
-  benchmarks/files-bench.py [--files 100000] [--pages 2000] [--mb 200] [--clients 20] [--parts reconcile,list,download] [--pin] [--keep DIR]
+  benchmarks/files-bench.py [--files 100000] [--pages 2000] [--mb 200] [--clients 20] [--parts reconcile,list,download,rescan] [--pin] [--keep DIR]
 
 Build first: flock /tmp/swift-build.lock swift build -c release. Numbers: docs/performance.md.
 """
@@ -185,6 +187,31 @@ def bench_listing(d, n, pages):
           f"n={metrics['count']}")
 
 
+async def timed_lockstep(url, token, n, seconds):
+    """list_recordings at random offsets, one after the other, for `seconds`."""
+    out = []
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.send(rpc_message("authenticate", {"auth_token": token}, id=0))
+        await ws.recv()
+        end = time.perf_counter() + seconds
+        i = 0
+        while time.perf_counter() < end:
+            i += 1
+            t = time.perf_counter()
+            await ws.send(rpc_message("list_recordings", {"limit": 50, "offset": random.randrange(0, n - 50)}, id=i))
+            while json.loads(await ws.recv()).get("id") != i:
+                pass
+            out.append(time.perf_counter() - t)
+    return out
+
+
+def bench_rescan(d, n, seconds=12.0):
+    times = asyncio.run(timed_lockstep(d.url, make_token("viewer"), n, seconds))
+    slow = sum(1 for t in times if t > 0.05)
+    print(f"list_recordings during {seconds:.0f} s with a rescan every 2 s: {fmt_ms(times)}, p99.9 {pct(times, 99.9) * 1000:.2f} ms, "
+          f"{slow} over 50 ms")
+
+
 def bench_downloads(d, rec, mb, clients):
     token = make_token("viewer")
     big = rec / "camera0" / "camera0_2030-01-01_00-00-00.mp4"
@@ -223,11 +250,13 @@ def main():
     tmp = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="files-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     rec = tmp / "media" / "recordings"
-    plugins = [DEFAULT_PLUGINS[0], {"name": "file_store", "library": "FileStore",
-                                    "config": {"recordings_dir": "media/recordings", "snapshots_dir": "media/snapshots", "probe": False}}]
+    parts = set(a.parts.split(","))
+    store = {"recordings_dir": "media/recordings", "snapshots_dir": "media/snapshots", "probe": False}
+    if "rescan" in parts:
+        store["rescan_interval"] = 2
+    plugins = [DEFAULT_PLUGINS[0], {"name": "file_store", "library": "FileStore", "config": store}]
     cfg = {"logging": {"level": "info"}, "security": {"rate_limit": {"requests_per_second": 1_000_000, "burst": 1_000_000}}}
     d = Daemon(tmp, plugins=plugins, config=cfg)
-    parts = set(a.parts.split(","))
     if a.pin:
         global PIN
         PIN = True
@@ -244,6 +273,8 @@ def main():
             bench_listing(d, a.files, a.pages)
         if "download" in parts:
             bench_downloads(d, rec, a.mb, a.clients)
+        if "rescan" in parts:
+            bench_rescan(d, a.files)
     finally:
         d.stop()
         if not a.keep:

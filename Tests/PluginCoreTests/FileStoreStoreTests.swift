@@ -91,6 +91,29 @@ struct QuietLog: LogHandler {
         await #expect(throws: RPCError.self) { try await store.info(.snapshots, name: "a.jpg") }
     }
 
+    @Test func theRescanGoesThroughEveryCameraIncludingOnesWhoseDirectoryIsGone() async throws {
+        let dir = temporaryDirectory()
+        defer { removeTree(dir) }
+        let store = try makeStore(dir)
+        try await store.open()
+        let measured = await store.measure().0
+        let cam0 = try await store.directory(.recordings, device: "camera0", measured: measured)
+        let cam1 = try await store.directory(.snapshots, device: "camera1", measured: measured)
+        writeFile(cam0 + "/camera0_2020-01-01_00-00-00.mp4", [1])
+        writeFile(cam1 + "/a.jpg", [1])
+        _ = try await store.reconcileAll()
+        // By hand, unseen (no watcher here): a file added, a file grown, a camera's directory removed.
+        writeFile(cam0 + "/camera0_2020-01-01_00-01-00.mp4", [1, 2])
+        writeFile(cam0 + "/camera0_2020-01-01_00-00-00.mp4", [1, 2, 3])
+        unlink(cam1 + "/a.jpg")
+        rmdir(cam1)
+        let counts = try await store.rescanByCamera()
+        #expect(counts.added == 1 && counts.changed == 1 && counts.removed == 1)
+        #expect(try await store.list(.recordings, device: nil, limit: 10, offset: 0).files.map(\.fileSize) == [2, 3])
+        #expect(try await store.list(.snapshots, device: nil, limit: 10, offset: 0).total == 0)
+        #expect(try await store.rescanByCamera() == MediaStore.Counts())
+    }
+
     @Test func refusesNewFilesAtTheBlockThreshold() async throws {
         let dir = temporaryDirectory()
         defer { removeTree(dir) }

@@ -55,7 +55,7 @@ public final class FileStore: StorageProvider {
         tasks.append(FileStore.every(s.rescanInterval) { [weak self] in
             do {
                 if try await store.reopenIfGone() == false {
-                    let c = try await store.reconcileAll()
+                    let c = try await store.rescanByCamera()
                     if c != MediaStore.Counts() { logger.info("rescan: \(c.added) added, \(c.changed) changed, \(c.removed) removed") }
                 }
                 watcher?.watchAll()

@@ -130,6 +130,28 @@ public actor MediaStore {
             changed += p.changed.count
             removed += p.removed.count
         }
+        mutating func add(_ other: Counts) {
+            added += other.added
+            changed += other.changed
+            removed += other.removed
+        }
+    }
+
+    /// Every camera directory of a kind, and the cameras the catalogue knows whose directory is gone.
+    func cameras(_ kind: MediaKind) -> [String] { Set(DirectoryScanner.cameras(root(kind))).union(totals.devices(kind)).sorted() }
+
+    /// Every camera of both kinds.
+    func allCameras() -> [(MediaKind, String)] {
+        [MediaKind.recordings, .snapshots].flatMap { kind in cameras(kind).map { (kind, $0) } }
+    }
+
+    /// The periodic rescan: every camera directory against the catalogue, one camera per
+    /// call, so requests are served in between (all 100,000 files in one call held the store
+    /// 0.45–0.77 s; one camera of 12,500 takes 50–80 ms).
+    public nonisolated func rescanByCamera() async throws -> Counts {
+        var counts = Counts()
+        for (kind, device) in await allCameras() { counts.add(try await reconcile(kind, device: device)) }
+        return counts
     }
 
     /// Every camera directory of both kinds against the catalogue, in one transaction.
@@ -139,9 +161,8 @@ public actor MediaStore {
         var counts = Counts()
         try c.db.transaction {
             for kind in [MediaKind.recordings, .snapshots] {
-                let root = root(kind)
                 var plan = Reconciler.Plan()
-                for device in Set(DirectoryScanner.cameras(root)).union(totals.devices(kind)).sorted() {
+                for device in cameras(kind) {
                     plan.merge(try reconcilePlan(c, kind, device: device))
                 }
                 try c.apply(plan)
