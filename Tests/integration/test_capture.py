@@ -4,6 +4,7 @@ segments (duration, formats, no gap or overlap), and every fault of the capture 
 a playable file, a notification naming the cause, and no orphaned FFmpeg. Files go to a fixture
 storage provider here (the FileStore tests cover the store itself)."""
 import asyncio
+import datetime
 import json
 import os
 import signal
@@ -363,6 +364,11 @@ def test_media_backend_failing_mid_recording(streamed, store):
         subprocess.run(["pkill", "-f", f"rtsp://127.0.0.1:{mtx.publish_port}/"], capture_output=True)  # its publisher goes with it
         return started, await until_note(op, "recording.stop", timeout=30)
     started, stop = asyncio.run(go())
+    # From the stream the first file opens only with the first keyframe: the start time is then,
+    # the second the file's name carries (read a moment after FFmpeg opened it).
+    stamp = datetime.datetime.strptime(started["filename"][len("test_cam0_"):-len(".mp4")], "%Y-%m-%d_%H-%M-%S").replace(tzinfo=datetime.timezone.utc)
+    start = datetime.datetime.fromisoformat(started["start_time"].replace("Z", "+00:00"))
+    assert 0 <= (start - stamp).total_seconds() < 1.5, (started["filename"], started["start_time"])
     assert stop["params"]["cause"] == "media_backend_failed" and stop["params"]["status"] == "ERROR"
     files = recording_files(store)
     assert files and all(probe(f)["streams"][0]["codec_name"] == "h264" for f in files)

@@ -10,7 +10,8 @@ final class Recording: Sendable {
     let format: RecordingFormat
     let directory: String
     let durationLimit: Int?
-    let startTime: Double
+    /// When `start_recording` asked; the recording's start is when its first file opened.
+    let requestedAt: Double
     let source: RecordingSource
     let stream: (any StreamSource)?
     let settings: CaptureSettings
@@ -22,6 +23,8 @@ final class Recording: Sendable {
         var child: ChildProcess?
         var lease: (any StreamLease)?
         var files: [String] = []
+        /// When FFmpeg opened the first file (its name carries this second): the start time.
+        var startedAt: Double?
         var completed: Set<String> = []
         var finishing = 0
         var stopCause: RecordingStopCause?
@@ -45,7 +48,7 @@ final class Recording: Sendable {
         self.processes = processes
         self.sink = sink
         self.logger = logger
-        startTime = Timestamp.now()
+        requestedAt = Timestamp.now()
     }
 
     /// The recording as the contract describes it now.
@@ -60,7 +63,7 @@ final class Recording: Sendable {
 
     private func make(_ s: State, status: RecordingStatus, cause: RecordingStopCause?, detail: String, end: Double?) -> RecordingState {
         RecordingState(device: device, status: status, format: format, directory: directory, filename: s.files.first ?? "",
-                       currentFile: s.files.last ?? "", files: s.files, startTime: startTime, endTime: end, durationLimit: durationLimit,
+                       currentFile: s.files.last ?? "", files: s.files, startTime: s.startedAt ?? requestedAt, endTime: end, durationLimit: durationLimit,
                        bytesWritten: s.files.reduce(0) { $0 + fileSize($1) }, cause: cause, detail: detail)
     }
 
@@ -140,6 +143,7 @@ final class Recording: Sendable {
         let first = state.withLock { s -> Bool in
             guard !s.files.contains(name) else { return false }
             s.files.append(name)
+            if s.files.count == 1 { s.startedAt = Timestamp.now() }
             return s.files.count == 1
         }
         if first { resolveFirst(true) }
@@ -196,8 +200,8 @@ final class Recording: Sendable {
     }
 
     private func exited(_ exit: ProcessExit) async {
-        var (requested, gone) = state.withLock { ($0.stopCause, $0.cameraGone) }
-        let elapsed = Timestamp.now() - startTime
+        var (requested, gone, started) = state.withLock { ($0.stopCause, $0.cameraGone, $0.startedAt ?? requestedAt) }
+        let elapsed = Timestamp.now() - started
         let cause: RecordingStopCause
         if let requested {
             cause = requested
