@@ -1,3 +1,4 @@
+import Codecs
 @testable import MediaMTXBackendCore
 import PluginAPI
 import Testing
@@ -138,6 +139,7 @@ import Testing
         #expect(RFC3339.seconds("1970-01-01T00:00:00Z") == 0)
         #expect(RFC3339.seconds("1970-01-01T01:00:00+01:00") == 0)
         #expect(RFC3339.seconds("2026-08-22T10:00:00.123456789-03:30") == 1_787_405_400.123456789)
+        #expect(RFC3339.seconds("2026-02-30T10:00:00Z") == nil && RFC3339.seconds("2026-13-01T10:00:00Z") == nil)
         #expect(RFC3339.seconds("2026-08-22 10:00:00Z") == nil && RFC3339.seconds("yesterday") == nil && RFC3339.seconds("2026-08-22T10:00:00") == nil)
     }
 
@@ -174,21 +176,44 @@ import Testing
     // stream came back for 300 s.
     @Test func aReaderOfOursThatJustLeftIsNotAViewer() {
         var h = Hold()
-        h.retiring = 1
-        h.retiring -= 1
         h.ownReaderLeft(now: 20)
+        h.noteReaders(1, asked: 19.8, now: 20.1, linger: 300)  // asked while it was leaving, answered after
         h.noteReaders(1, asked: 20.5, now: 20.6, linger: 300)
         #expect(h.lingerUntil == 0)
         h.noteReaders(1, asked: 20 + Hold.readerSettle + 0.1, now: 21.2, linger: 300)
         #expect(h.lingerUntil == 321.2, "a reader still there after the settle time is someone else's")
     }
 
-    @Test func aLeaseEndingSettlesToo() {
+    @Test func readersOfOursLeavingOftenDoNotHideARealViewer() {
         var h = Hold()
-        h.leases[7] = .viewing
-        h.leases[7] = nil
-        h.ownReaderLeft(now: 5)
-        h.noteReaders(1, asked: 5.2, now: 5.3, linger: 300)
-        #expect(h.lingerUntil == 0)
+        for t in stride(from: 0.0, to: 3, by: 0.4) { h.ownReaderLeft(now: t) }  // snapshot readers, one every 0.4 s
+        h.noteReaders(3, asked: 2.9, now: 3, linger: 300)
+        #expect(h.lingerUntil == 0, "three readers that left within the second before")
+        h.noteReaders(4, asked: 2.9, now: 3, linger: 300)
+        #expect(h.lingerUntil == 303)
+        #expect(h.departures.count <= 4, "departures older than the settle time are dropped")
     }
+
+    /// Through the backend: a lease released and a keeper stopped each count as ours for a moment.
+    @Test func theBackendRecordsItsReadersLeaving() throws {
+        let logger = Logger(label: "test", handler: QuietLog())
+        let backend = try MediaMTXBackend(settings: try MediaMTXSettings([:]), logger: logger, health: NoHealth(),
+                                          processes: ProcessLauncher(owner: "test", logger: logger))
+        backend.state.withLock { s in
+            var h = Hold()
+            h.leases[1] = .snapshot
+            h.retiring = 1
+            s.holds["cam"] = h
+        }
+        let before = Timestamp.monotonic()
+        backend.release("cam", 1)
+        backend.keeperStopped("cam")
+        let h = try #require(backend.state.withLock { $0.holds["cam"] })
+        #expect(h.leases.isEmpty && h.retiring == 0 && h.departures.count == 2 && h.departures.allSatisfy { $0 >= before })
+        #expect(h.ownReaders(asked: Timestamp.monotonic()) == 2)
+    }
+}
+
+final class NoHealth: HealthReporter {
+    func report(_ component: String, _ health: ComponentHealth) {}
 }

@@ -37,22 +37,31 @@ public final class MediaMTXBackend: MediaBackend {
         var nextKeeperStart = 0.0
         /// The last reason publishing failed (the keeper's or MediaMTX's words).
         var lastProblem = ""
-        /// Figures asked before this say nothing about viewers: `stop_streaming` ended the stream,
-        /// or one of our own readers just left and MediaMTX may list it a moment longer.
+        /// Figures asked before this say nothing about viewers: `stop_streaming` ended the stream
+        /// (and recreated its path, which disconnected everyone).
         var viewersCountFrom = 0.0
         /// Keepers being stopped: still readers of MediaMTX for a moment, but ours.
         var retiring = 0
-        /// Readers of MediaMTX's that are ours: the keeper (also while it stops) and leases.
-        var ownReaders: Int { (keeper != nil ? 1 : 0) + retiring + leases.count }
+        /// When readers of ours (the keeper, a lease's reader) left: MediaMTX may list each a
+        /// moment longer (`readerSettle`), so figures asked around then still count it as ours.
+        var departures: [Double] = []
         /// How long MediaMTX may still list a reader of ours that has gone.
         static let readerSettle = 1.0
 
-        mutating func ownReaderLeft(now: Double) { viewersCountFrom = max(viewersCountFrom, now + Hold.readerSettle) }
+        /// Readers of MediaMTX's that are ours for figures asked at `asked`: the keeper (also
+        /// while it stops), leases, and the readers that left shortly before (or after) then.
+        func ownReaders(asked: Double) -> Int {
+            (keeper != nil ? 1 : 0) + retiring + leases.count + departures.filter { asked - $0 < Hold.readerSettle }.count
+        }
+
+        mutating func ownReaderLeft(now: Double) {
+            departures = departures.filter { now - $0 < Hold.readerSettle } + [now]
+        }
 
         /// MediaMTX counted `readers` when asked at `asked`: readers beyond our own are viewers,
         /// and the stream lingers `linger` seconds after them.
         mutating func noteReaders(_ readers: Int, asked: Double, now: Double, linger: Double) {
-            guard readers > ownReaders, asked > viewersCountFrom else { return }
+            guard readers > ownReaders(asked: asked), asked > viewersCountFrom else { return }
             lingerUntil = max(lingerUntil, now + linger)
         }
     }
@@ -179,6 +188,8 @@ public final class MediaMTXBackend: MediaBackend {
                 try await api.deletePath(device)
                 try await api.addPath(device, camera.body)
                 succeeded()
+                // Everyone was disconnected: figures asked before now are about readers gone.
+                state.withLock { $0.holds[device]?.viewersCountFrom = Timestamp.monotonic() }
             } catch {
                 failed(error)
                 throw dependency(error)
@@ -228,7 +239,7 @@ public final class MediaMTXBackend: MediaBackend {
 
     func streamState(_ device: String, _ r: RuntimePath?) -> StreamState {
         let (hold, camera) = state.withLock { ($0.holds[device], $0.cameras[device]) }
-        let ours = r?.ready == true ? (hold?.ownReaders ?? 0) : (hold?.leases.count ?? 0)
+        let ours = r?.ready == true ? (hold?.ownReaders(asked: Timestamp.monotonic()) ?? 0) : (hold?.leases.count ?? 0)
         let status: StreamStatus
         if r?.ready == true {
             status = .active
