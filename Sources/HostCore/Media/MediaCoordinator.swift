@@ -79,7 +79,15 @@ final class MediaCoordinator: MediaEventSink, CaptureEventSink, StorageEventSink
 
     func recordingChanged(_ event: RecordingEvent) {
         let r = event.recording
-        recording.withLock { $0[r.device] = event.kind == .ended ? nil : r }
+        recording.withLock { table in
+            switch event.kind {
+            case .started: table[r.device] = r
+            // Only this recording's entry: a new one of the camera may have started already.
+            case .ended: if table[r.device]?.filename == r.filename { table[r.device] = nil }
+            // A late report (a progress tick that raced the end) never brings an ended one back.
+            default: if table[r.device]?.filename == r.filename { table[r.device] = r }
+            }
+        }
         switch event.kind {
         case .started:
             if let file = event.file { fileNews.yield((r.path(of: file), false)) }

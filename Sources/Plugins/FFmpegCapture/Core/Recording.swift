@@ -31,6 +31,8 @@ final class Recording: Sendable {
         var cameraGone = false
         var firstSegment: CheckedContinuation<Bool, Never>?
         var ended: RecordingState?
+        /// The end was reported to the host's sink: only then do waiters for the end return.
+        var endReported = false
         var endWaiters: [CheckedContinuation<RecordingState, Never>] = []
         var progress: Task<Void, Never>?
     }
@@ -115,7 +117,10 @@ final class Recording: Sendable {
             if exit == nil { exit = await child.stop() }
             let why = exit.map(\.description) ?? "no answer"
             lease?.release()
-            state.withLock { $0.ended = make($0, status: .error, cause: .processFailed, detail: why, end: Timestamp.now()) }
+            state.withLock { s in
+                s.ended = make(s, status: .error, cause: .processFailed, detail: why, end: Timestamp.now())
+                s.endReported = true  // it never started: the caller gets the error, no event
+            }
             throw RPCError.dependencyFailed(source == .stream ? "mediamtx" : "ffmpeg",
                                             detail: "\(device): recording did not start within \(shortSeconds(settings.recordingStartTimeout)) s: \(why)")
         }
@@ -191,7 +196,7 @@ final class Recording: Sendable {
     func ended() async -> RecordingState {
         await withCheckedContinuation { c in
             let done: RecordingState? = state.withLock { s in
-                if let e = s.ended { return e }
+                if let e = s.ended, s.endReported { return e }
                 s.endWaiters.append(c)
                 return nil
             }
@@ -234,16 +239,18 @@ final class Recording: Sendable {
         let detail = cause.isClean ? "" : (cause == .cameraDisconnected ? "the camera was unplugged" : exit.description)
         let (final, lease, progress) = state.withLock { s -> (RecordingState, (any StreamLease)?, Task<Void, Never>?) in
             for f in s.files { s.completed.insert(f) }
+            let e = make(s, status: cause.isClean ? .stopped : .error, cause: cause, detail: detail, end: Timestamp.now())
+            s.ended = e  // no longer active: no progress after this, a new recording may start
             defer { s.lease = nil }
-            return (make(s, status: cause.isClean ? .stopped : .error, cause: cause, detail: detail, end: Timestamp.now()), s.lease, s.progress)
+            return (e, s.lease, s.progress)
         }
         progress?.cancel()
         lease?.release()
-        // Reported before the end is visible: whoever waited for it (the daemon shutting down)
-        // acts only after the notification is on its way to the clients.
+        // Reported before the waiters return: whoever waited for the end (the daemon shutting
+        // down) acts only after the notification is on its way to the clients.
         sink.recordingChanged(RecordingEvent(kind: .ended, recording: final))
         let waiters = state.withLock { s -> [CheckedContinuation<RecordingState, Never>] in
-            s.ended = final
+            s.endReported = true
             defer { s.endWaiters = [] }
             return s.endWaiters
         }
