@@ -147,11 +147,24 @@ public actor MediaStore {
 
     /// The periodic rescan: every camera directory against the catalogue, one camera per
     /// call, so requests are served in between (all 100,000 files in one call held the store
-    /// 0.45–0.77 s; one camera of 12,500 takes 50–80 ms).
+    /// 0.45–0.77 s; one camera of 12,500 takes 50–80 ms). The listing order is reloaded once,
+    /// at the end, and only when something changed; a camera that fails does not stop the others.
     public nonisolated func rescanByCamera() async throws -> Counts {
         var counts = Counts()
-        for (kind, device) in await allCameras() { counts.add(try await reconcile(kind, device: device)) }
+        var failure: (any Error)?
+        for (kind, device) in await allCameras() {
+            do { counts.add(try await reconcile(kind, device: device, reloading: false)) } catch { failure = failure ?? error }
+        }
+        try await rescanned(changed: counts != Counts())
+        if let failure { throw failure }
         return counts
+    }
+
+    /// After a rescan: totals re-read from the catalogue (they are kept incrementally in
+    /// between), the listing order too when files changed.
+    func rescanned(changed: Bool) throws {
+        let c = try db()
+        if changed { try reload(c) } else { totals = try c.totals() }
     }
 
     /// Every camera directory of both kinds against the catalogue, in one transaction.
@@ -175,14 +188,16 @@ public actor MediaStore {
     }
 
     /// One camera's directory against the catalogue.
-    func reconcile(_ kind: MediaKind, device: String) throws -> Counts {
+    /// `reloading`: the listing order and totals are read again at once (else the caller does
+    /// it after several cameras).
+    func reconcile(_ kind: MediaKind, device: String, reloading: Bool = true) throws -> Counts {
         let c = try db()
         let plan = try reconcilePlan(c, kind, device: device)
         var counts = Counts()
         guard !plan.isEmpty else { return counts }
         try c.db.transaction { try c.apply(plan) }
         logRemovals(plan)
-        try reload(c)
+        if reloading { try reload(c) }
         counts.add(plan)
         return counts
     }
