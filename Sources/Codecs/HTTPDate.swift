@@ -27,6 +27,6 @@ public enum HTTPDate {
         guard clock.count == 3, clock.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
               let h = Int(clock[0]), let m = Int(clock[1]), let sec = Int(clock[2]),
               (1...31).contains(day), (0...23).contains(h), (0...59).contains(m), (0...60).contains(sec), year >= 1970 else { return nil }
-        return Double(Timestamp.utc(year: year, month: month + 1, day: day, hour: h, minute: m, second: sec))
+        return Timestamp.utc(year: year, month: month + 1, day: day, hour: h, minute: m, second: sec).map(Double.init)
     }
 }

@@ -30,9 +30,14 @@ public enum Timestamp {
         return "\(date)T\(time)" + (milliseconds ? ".\(pad(ms, 3))Z" : "Z")
     }
 
-    /// Seconds since the epoch of a UTC calendar time (fields as written: month 1…12); the
-    /// callers have checked the ranges.
-    public static func utc(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int {
+    /// Seconds since the epoch of a UTC calendar time (fields as written: month 1…12, a leap
+    /// second 60 allowed); nil for a date that does not exist (February 30, month 13, hour 24).
+    public static func utc(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int? {
+        guard (1...9999).contains(year), (1...12).contains(month), (0...23).contains(hour), (0...59).contains(minute),
+              (0...60).contains(second) else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard (1...days).contains(day) else { return nil }
         var tm = Glibc.tm()
         tm.tm_year = Int32(year - 1900)
         tm.tm_mon = Int32(month - 1)

@@ -146,7 +146,7 @@ func stored(_ name: String, kind: MediaKind = .recordings, size: Int, ageDays: D
     }
 
     @Test func otherwiseTheModificationTime() {
-        for name in ["cam1_2026-12-02_04-01-35.mp4", "cam0_2026-13-02_04-01-35.mp4", "cam0_2026-12-02T04-01-35.mp4", "cam0_2026-12-02_24-00-00.mp4",
+        for name in ["cam1_2026-12-02_04-01-35.mp4", "cam0_2026-13-02_04-01-35.mp4", "cam0_2026-12-02T04-01-35.mp4", "cam0_2026-12-02_24-00-00.mp4", "cam0_2026-02-30_04-01-35.mp4",
                      "cam0_1969-12-31_23-59-59.mp4", "holiday.mp4", "cam0_2026-12"] {
             #expect(FileTimes.createdNs(name: name, device: "cam0", modifiedNs: 42) == 42, "\(name)")
         }

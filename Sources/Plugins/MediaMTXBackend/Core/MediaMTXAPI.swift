@@ -219,6 +219,7 @@ public enum RFC3339 {
         } else {
             return nil
         }
-        return Double(Timestamp.utc(year: y, month: mo, day: d, hour: h, minute: mi, second: sec) - offset) + frac
+        guard let t = Timestamp.utc(year: y, month: mo, day: d, hour: h, minute: mi, second: sec) else { return nil }
+        return Double(t - offset) + frac
     }
 }
