@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: the job queue is behind a `Mutex`; the only other state is the
 /// POSIX semaphore, which is made for use from several threads (`sem_post`/`sem_wait`).
-public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {
+public final class ThreadExecutor: SerialExecutor, @unchecked Sendable {  // safe: see above (Mutex-guarded queue, a POSIX semaphore)
     private let jobs = Mutex<[UnownedJob]>([])
     private let ready: UnsafeMutablePointer<sem_t>
 
