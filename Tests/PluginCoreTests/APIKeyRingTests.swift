@@ -32,7 +32,7 @@ import Testing
         let bytes = ring.serialize()
         let text = String(decoding: bytes, as: UTF8.self)
         // The secret is base64url and may itself hold "_": it is everything after `csk_<id>_`.
-        let secret = String(key.dropFirst("csk_".count + record.id.count + 1))
+        let secret = String(key.dropFirst(APIKeyRing.prefix.count + record.id.count + 1))
         #expect(secret.count == 43 && !text.contains(secret))
         let back = try APIKeyRing.parse(bytes)
         #expect(back == ring)
