@@ -42,8 +42,7 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
 AUTH_PLUGIN = {"name": "jwt_auth", "library": "JWTAuth", "required": True, "config": {"secret": SECRET, "clock_skew": 0}}
 TEST_PATTERN = {"name": "test_pattern_source", "library": "TestPatternSource"}
 BASE_PLUGINS = [AUTH_PLUGIN, TEST_PATTERN]
-# The capture engine and the storage provider: they load today but provide nothing yet, so the
-# media tests skip until get_server_info lists snapshots / file_management.
+# The capture engine and the storage provider, for the snapshot, recording and files tests.
 CAPTURE_PLUGINS = [{"name": "ffmpeg_capture", "library": "FFmpegCapture"}, {"name": "file_store", "library": "FileStore"}]
 
 _shots = {"dir": None}

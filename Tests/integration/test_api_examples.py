@@ -285,7 +285,7 @@ class Conn:
         raise AssertionError(f"no {topic} {match} within {timeout} s")
 
 
-def plugins_d1(mtx, store, storage_plugin, v4l2_dir):
+def plugins_d1(mtx, v4l2_dir):
     """The repo's plugins.yaml, with MediaMTX at the stand-in, quick timings and small cameras."""
     plugins = [
         {"name": "jwt_auth", "library": "JWTAuth", "required": True, "config": {"clock_skew": 30}},
@@ -298,10 +298,8 @@ def plugins_d1(mtx, store, storage_plugin, v4l2_dir):
             "request_timeout": 1, "failure_threshold": 2, "max_backoff": 1, "start_timeout": 15}},
         {"name": "ffmpeg_capture", "library": "FFmpegCapture", "config": {
             "progress_interval": 1, "recording_start_timeout": 15, "stream_snapshot_timeout": 8}},
-        {"name": "file_store", "library": "FileStore", "enabled": storage_plugin is None},
+        {"name": "file_store", "library": "FileStore"},
     ]
-    if storage_plugin:
-        plugins.append({"name": "fixture_storage", "library": str(storage_plugin), "config": {"root": str(store)}})
     return plugins
 
 
@@ -311,15 +309,6 @@ def start_demo(tmp, plugins, port):
     (tmp / "config.yaml").write_text(json.dumps({"server": {"host": "127.0.0.1", "port": port},
                                                  "plugins": {"dirs": [str(BIN.parent)]}, "data_dir": str(tmp / "data")}))
     return Demo(tmp / "config.yaml", port)
-
-
-def has_storage(demo):
-    async def go():
-        c = await Conn.open(demo.port, demo.tokens["viewer"])
-        info = (await c.call("get_server_info"))["result"]
-        await c.ws.close()
-        return any("storage_provider" in p["kind"] for p in info["plugins"])
-    return asyncio.run(go())
 
 
 def ffmpeg_segment_children(pid):
@@ -340,7 +329,7 @@ def substitute(name, request, documented, demo, state):
     return json.dumps(req)
 
 
-async def run_demo(demo, mtx, real_storage, results):
+async def run_demo(demo, mtx, results):
     port = demo.port
     tokens = demo.tokens
     watcher = await Conn.open(port, tokens["admin"])
@@ -353,16 +342,11 @@ async def run_demo(demo, mtx, real_storage, results):
     op = conns["operator"]
     state = {}
     live = {}
-    skipped = {}
     order = [m for m in RUN_ORDER if m in METHODS] + [m for m in METHODS if m not in RUN_ORDER]
     for name in order:
         body = METHODS[name]
         request, documented = method_example(name, body)
         role = documented_role(name, body)
-        if name in FILE_METHODS and not real_storage:
-            skipped[name] = ("no storage provider with a catalogue is enabled (FileStore provides none yet; the fixture "
-                             "storage lists nothing and knows no file)")
-            continue
         req = json.loads(request)
         params = req.get("params") or {}
         device = params.get("device") if isinstance(params, dict) else None
@@ -395,7 +379,7 @@ async def run_demo(demo, mtx, real_storage, results):
             state["recording"] = res["filename"]
         if name == "take_snapshot" and isinstance(res, dict):
             state["snapshot"] = res["filename"]
-    results["methods"], results["skipped"] = live, skipped
+    results["methods"] = live
 
     # Roles: one role below the documented one is refused, naming the documented role.
     refusals = {}
@@ -425,9 +409,6 @@ async def run_demo(demo, mtx, real_storage, results):
     exchanges = []
     for method, path, headers, status, body in http_examples():
         if path.startswith("/files/"):
-            if not real_storage:
-                exchanges.append((path, None, "no storage provider serves /files/ (FileStore is not merged yet)"))
-                continue
             shot = (await op.call("take_snapshot", {"device": "test_cam0", "filename": "api_examples_download"}))["result"]
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:  # catalogued in the background
@@ -548,16 +529,9 @@ def live(tmp_path_factory, fixtures):
     v4l2_dir = tmp / "no-cameras"
     v4l2_dir.mkdir()
     try:
-        demo = start_demo(tmp / "probe", plugins_d1(mtx, tmp / "store", None, v4l2_dir), free_port())
+        demo = start_demo(tmp / "d1", plugins_d1(mtx, v4l2_dir), free_port())
         try:
-            real = has_storage(demo)
-        finally:
-            demo.stop()
-        results["real_storage"] = real
-        plugins = plugins_d1(mtx, tmp / "d1" / "data", None if real else fixtures / "libFixtureDirStorage.so", v4l2_dir)
-        demo = start_demo(tmp / "d1", plugins, free_port())
-        try:
-            asyncio.run(asyncio.wait_for(run_demo(demo, mtx, real, results), 300))
+            asyncio.run(asyncio.wait_for(run_demo(demo, mtx, results), 300))
         finally:
             if results.get("sigterm_sent"):
                 try:
@@ -611,10 +585,7 @@ def test_method_replies_have_the_documented_keys_and_types(live):
 
 
 def test_file_method_replies_have_the_documented_keys_and_types(live):
-    """Looking up and deleting files needs a storage provider that knows them."""
-    assert set(live["skipped"]) <= FILE_METHODS, live["skipped"]
-    if live["skipped"]:
-        pytest.skip(f"{', '.join(sorted(live['skipped']))}: {next(iter(live['skipped'].values()))}")
+    """Looking up and deleting files, through FileStore."""
     problems = method_problems(live, [m for m in METHODS if m in FILE_METHODS])
     assert not problems, "docs/api.md method examples differ from the daemon:\n" + "\n".join(problems)
 
@@ -711,12 +682,9 @@ def test_http_examples(live):
 
 
 def test_http_download_example(live):
-    downloads = [(p, e, why) for p, e, why in live["http"] if p.startswith("/files/")]
+    downloads = [(p, e) for p, e, _ in live["http"] if p.startswith("/files/")]
     assert downloads, "the HTTP chapter has no /files/ download example"
-    skipped = [why for _, _, why in downloads if why]
-    if skipped:
-        pytest.skip(skipped[0])
-    problems = http_problems([(p, e) for p, e, _ in downloads])
+    problems = http_problems(downloads)
     assert not problems, "docs/api.md HTTP examples differ from the daemon:\n" + "\n".join(problems)
 
 

@@ -497,6 +497,8 @@ def test_a_deleted_or_corrupt_catalogue_is_rebuilt(make_store, samples):
         Path(str(db) + suffix).unlink(missing_ok=True)
     d.start()
     assert len(names(d)) == 3 and db.exists()
+    rebuilt = [l for l in d.log_lines() if "not found beside 3 files: rebuilt" in l.get("msg", "")]
+    assert rebuilt and rebuilt[-1]["level"] == "warning"
     d.stop()
     db.write_bytes(b"this is not a database" * 1000)
     for suffix in ["-wal", "-shm"]:

@@ -295,6 +295,50 @@ def test_a_hanging_mediamtx_slows_nobody_else(media):
     mtx.request("POST", "/_stub/hang", json.dumps({"hang": False}).encode())
 
 
+def keepers(daemon):
+    """The daemon's keeper readers (what holds a started stream published)."""
+    r = subprocess.run(["ps", "-ww", "-o", "args=", "--ppid", str(daemon.proc.pid)], capture_output=True, text=True)
+    return [l for l in r.stdout.splitlines() if "camera-service-keeper" in l]
+
+
+def test_stop_streaming_refused_while_the_circuit_is_open_keeps_the_stream_whole(media):
+    """Refused with -32050 while MediaMTX hangs, stop_streaming changes nothing; once MediaMTX
+    answers, it stops the stream for real and its keeper reader with it."""
+    mtx = media.mtx
+    if not mtx.is_standin:
+        pytest.skip("hang mode is a stand-in control (/_stub/hang)")
+
+    async def go():
+        op = await Client.open(media.url, "operator")
+        assert "result" in await op.call("start_streaming", {"device": "test_cam0"})
+        assert len(keepers(media)) == 1
+        mtx.request("POST", "/_stub/hang", json.dumps({"hang": True}).encode())
+        for _ in range(60):  # (asked with a method that changes nothing)
+            r = await op.call("get_stream_status", {"device": "test_cam0"})
+            if "circuit open" in r.get("error", {}).get("data", {}).get("detail", ""):
+                break
+            await asyncio.sleep(0.1)
+        refused = await op.call("stop_streaming", {"device": "test_cam0"})
+        mtx.request("POST", "/_stub/hang", json.dumps({"hang": False}).encode())
+        # Still held for its viewers: published again once MediaMTX answers (its paths re-applied).
+        for _ in range(75):
+            held = (await op.call("get_stream_status", {"device": "test_cam0"})).get("result", {})
+            if held.get("status") == "ACTIVE":
+                break
+            await asyncio.sleep(0.2)
+        assert held.get("status") == "ACTIVE", held
+        for _ in range(60):
+            stopped = await op.call("stop_streaming", {"device": "test_cam0"})
+            if "result" in stopped:
+                return refused, stopped
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"stop_streaming never succeeded again: {stopped}")
+    refused, stopped = asyncio.run(go())
+    assert refused["error"]["code"] == -32050 and "circuit open" in refused["error"]["data"]["detail"]
+    assert stopped["result"]["status"] == "STOPPED" and stopped["result"]["still_publishing"] is False
+    wait_for(lambda: not keepers(media), "the keeper reader to stop", timeout=8)
+
+
 def test_every_request_matches_the_openapi_spec(media):
     async def go():
         op = await Client.open(media.url, "operator")

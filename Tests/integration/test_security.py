@@ -234,6 +234,20 @@ def test_permission_denials_and_operator_actions_are_audited(srv):
     assert acted and acted[-1]["method"] == "take_snapshot" and acted[-1]["device"] == "test_cam0"
     assert acted[-1]["outcome"].startswith("error -32030")  # no capture plugin in this setup
     assert all("cid" in l for l in denied + acted)
+    assert denied[-1]["via"] == "session" and denied[-1]["remote"] == "127.0.0.1"
+
+
+def test_per_call_tokens_are_audited_like_sessions(srv):
+    """auth_token in the params: the lines name who called, as they do after `authenticate`."""
+    asyncio.run(session(srv.url, ("take_snapshot", {"device": "test_cam0", "auth_token": make_token("viewer", user="pia")})))
+    asyncio.run(session(srv.url, ("take_snapshot", {"device": "test_cam0", "auth_token": make_token("operator", user="otto")})))
+    lines = srv.log_lines()
+    denied = [l for l in lines if l.get("audit") == "permission_denied" and l.get("user") == "pia"]
+    assert len(denied) == 1 and denied[0]["method"] == "take_snapshot" and denied[0]["role"] == "viewer"
+    assert denied[0]["via"] == "auth_token param"
+    acted = [l for l in lines if l.get("audit") == "action" and l.get("user") == "otto"]
+    assert len(acted) == 1 and acted[0]["role"] == "operator" and acted[0]["device"] == "test_cam0"
+    assert not [l for l in lines if l.get("audit") == "action" and l.get("user") == "-"]
 
 
 # --- API keys and commands ------------------------------------------------------------------

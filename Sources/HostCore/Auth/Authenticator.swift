@@ -9,6 +9,8 @@ enum AuthChannel: String, Sendable {
     case callToken = "auth_token param"
     /// `Authorization: Bearer` or `X-API-Key` on an HTTP request.
     case http
+    /// Held by the connection since an earlier `authenticate` or `auth_token`.
+    case session
 }
 
 /// The one place credentials are checked: the auth providers' chain (the first that accepts
@@ -66,6 +68,14 @@ final class Authenticator: Sendable {
     static func fields(_ outcome: String, _ channel: AuthChannel, _ remote: String, _ more: [(String, String)]) -> [(String, String)] {
         [("audit", outcome), ("via", channel.rawValue), ("remote", remote)] + more
     }
+
+    /// The one line for an authenticated caller whose role is too low for `target` (`method`
+    /// or `path` and its name), whichever way the credential came.
+    static func logDenied(_ target: (kind: String, name: String), needs required: Role, _ principal: Principal, _ channel: AuthChannel,
+                          _ remote: String, logger: Logger) {
+        logger.notice("permission denied: \(target.name) needs \(required.name)", fields("permission_denied", channel, remote, [
+            target, ("user", principal.userID), ("role", principal.role.name)]))
+    }
 }
 
 /// Credentials on HTTP routes: `Authorization: Bearer <JWT or key>` or `X-API-Key: <key>`,
@@ -107,8 +117,7 @@ struct HTTPAuthorizer: Sendable {
             }
         case .success(let principal):
             guard principal.role >= minimum else {
-                logger.notice("permission denied: \(request.path) needs \(minimum.name)", [("audit", "permission_denied"), ("via", "http"),
-                                                                                          ("user", principal.userID), ("role", principal.role.name)])
+                Authenticator.logDenied(("path", request.path), needs: minimum, principal, .http, request.remoteHost, logger: logger)
                 return .refused(.error(403, "\(request.path) needs role \(minimum.name); you are \(principal.role.name)"))
             }
             return .allowed(principal)

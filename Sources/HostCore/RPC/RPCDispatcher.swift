@@ -98,37 +98,36 @@ public final class RPCDispatcher: Sendable {
         case .call(let id, let method, let params):
             let began = HostClock.monotonic()
             let prepared = prepare(method: method, params: params, connection: connection, cid: cid)
-            let audited = prepared.auditedCall
+            // Operator and admin actions that ran get an audit line (refusals have their own).
+            let audits = (prepared.entry?.descriptor.minimumRole).map { $0 >= .operator } ?? false
             // Only registered names become metric labels: clients cannot grow the table.
             let label = prepared.entry?.descriptor.name ?? (methods.lookup(method) != nil ? method : RPCDispatcher.unknownMethodLabel)
-            let reply: @Sendable (Result<JSONValue, RPCError>) -> [UInt8]? = { [observer, logger] result in
+            let reply: @Sendable (Result<JSONValue, RPCError>, RPCCall?) -> [UInt8]? = { [observer, logger] result, ran in
                 observer?.completed(method: label, error: result.failureCode, seconds: HostClock.monotonic() - began)
-                if let call = audited { RPCDispatcher.audit(call, result, logger: logger) }
+                if audits, let call = ran { RPCDispatcher.audit(call, result, logger: logger) }
                 guard let id else { return nil }
                 return RPCDispatcher.encodeReply(id: id, result)
             }
             switch prepared {
             case .failure(let error):
-                return reply(.failure(error)).map(Outcome.now) ?? .none
+                return reply(.failure(error), nil).map(Outcome.now) ?? .none
             case .success(.run(let entry, let call)):
                 switch entry.implementation {
                 case .inline(let handler):
-                    return reply(RPCDispatcher.run { try handler(call) } onError: { self.internalError($0, call) }).map(Outcome.now) ?? .none
+                    return reply(RPCDispatcher.run { try handler(call) } onError: { self.internalError($0, call) }, call).map(Outcome.now) ?? .none
                 case .async(let handler):
-                    return .later(Task { reply(await RPCDispatcher.runAsync { try await handler(call) } onError: { self.internalError($0, call) }) })
+                    return .later(Task { reply(await RPCDispatcher.runAsync { try await handler(call) } onError: { self.internalError($0, call) }, call) })
                 }
             case .success(.authenticateFirst(let token, let entry, let call, let params)):
                 return .later(Task {
-                    let result: Result<JSONValue, RPCError>
                     switch await self.authenticateInline(token: token, entry: entry, call: call).flatMap({ RPCDispatcher.withParams($0, params, entry) }) {
-                    case .failure(let e): result = .failure(e)
+                    case .failure(let e): return reply(.failure(e), nil)
                     case .success(let authed):
                         switch entry.implementation {
-                        case .inline(let h): result = RPCDispatcher.run { try h(authed) } onError: { self.internalError($0, authed) }
-                        case .async(let h): result = await RPCDispatcher.runAsync { try await h(authed) } onError: { self.internalError($0, authed) }
+                        case .inline(let h): return reply(RPCDispatcher.run { try h(authed) } onError: { self.internalError($0, authed) }, authed)
+                        case .async(let h): return reply(await RPCDispatcher.runAsync { try await h(authed) } onError: { self.internalError($0, authed) }, authed)
                         }
                     }
-                    return reply(result)
                 })
             }
         }
@@ -180,8 +179,7 @@ public final class RPCDispatcher: Sendable {
                 return .failure(.authenticationRequired(reason: "token_expired", detail: "the session's token has expired; authenticate again"))
             }
             guard principal.role >= required else {
-                call.logger.notice("permission denied: \(method) needs \(required.name)", [("audit", "permission_denied"), ("method", method),
-                                                                                           ("user", principal.userID), ("role", principal.role.name)])
+                Authenticator.logDenied(("method", method), needs: required, principal, .session, origin.remoteHost, logger: call.logger)
                 return .failure(.permissionDenied(required: required, actual: principal.role))
             }
         }
@@ -207,6 +205,7 @@ public final class RPCDispatcher: Sendable {
         case .success(let principal):
             sessions.setPrincipal(call.connectionID, principal, sessionID: nil)
             if let required = entry.descriptor.minimumRole, principal.role < required {
+                Authenticator.logDenied(("method", call.method), needs: required, principal, .callToken, call.origin.remoteHost, logger: call.logger)
                 return .failure(.permissionDenied(required: required, actual: principal.role))
             }
             var authed = call
@@ -258,15 +257,6 @@ extension Result where Success == RPCDispatcher.Prepared, Failure == RPCError {
         guard case .success(let p) = self else { return nil }
         switch p {
         case .run(let e, _), .authenticateFirst(_, let e, _, _): return e
-        }
-    }
-
-    /// The call to audit once it completes: operator and admin methods only (the call is only
-    /// copied out for those).
-    var auditedCall: RPCCall? {
-        guard let role = entry?.descriptor.minimumRole, role >= .operator, case .success(let p) = self else { return nil }
-        switch p {
-        case .run(_, let c), .authenticateFirst(_, _, let c, _): return c
         }
     }
 }

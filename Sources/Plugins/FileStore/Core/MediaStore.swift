@@ -87,6 +87,11 @@ public actor MediaStore {
             try savePolicy(c)
         }
         let counts = try reconcileAll()
+        if opened == .created && reason == nil && counts.added > 0 {
+            // Files but no catalogue: it was deleted while the daemon was stopped, not a first start.
+            logger.warning("file catalogue \(settings.catalogPath) not found beside \(counts.added) files: rebuilt from the directories "
+                           + "(the retention policy is the configured one)")
+        }
         logger.info("file catalogue: \(totals.figures(.recordings).count) recordings, \(totals.figures(.snapshots).count) snapshots "
                     + "(\(counts.added) added, \(counts.changed) changed, \(counts.removed) removed) in \(Int((Timestamp.monotonic() - started) * 1000)) ms",
                     [("catalog", settings.catalogPath)])

@@ -159,6 +159,9 @@ public final class MediaMTXBackend: MediaBackend {
     }
 
     public func stopStream(device: String) async throws -> StreamStopOutcome {
+        guard state.withLock({ $0.cameras[device] != nil }) else { throw RPCError.notFound(resource: "stream", id: device) }
+        // Before the hold changes: refused here, the keeper must stay held (and counted) as it was.
+        try requireBreaker()
         let (camera, recording, keeper) = state.withLock { s -> (Camera?, Bool, ChildProcess?) in
             guard let c = s.cameras[device] else { return (nil, false, nil) }
             if s.holds[device]?.leases.values.contains(.recording) == true { return (c, true, nil) }
@@ -172,7 +175,6 @@ public final class MediaMTXBackend: MediaBackend {
             return (c, false, k)
         }
         guard let camera else { throw RPCError.notFound(resource: "stream", id: device) }
-        try requireBreaker()
         if recording {
             return StreamStopOutcome(state: try await streamState(device: device), stillPublishing: true,
                                      message: "still published: a recording reads it; stop the recording first")
