@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 update=0
 if [ "${1:-}" = --update ]; then update=1; shift; fi
 build="${1:-.build/debug}"
-baseline=Sources/PluginAPI/abi/PluginAPI.json
+baseline="${CHECK_ABI_BASELINE:-Sources/PluginAPI/abi/PluginAPI.json}"  # (the override is for its own test)
 interface="$build/Modules/PluginAPI.swiftinterface"
 [ -f "$interface" ] || { echo "check-abi: $interface not found; build first (swift build)" >&2; exit 2; }
 

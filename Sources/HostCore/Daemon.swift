@@ -2,10 +2,10 @@ import Glibc
 import PluginAPI
 
 /// Start-up and shutdown: config → logging → plugins → capabilities → cameras → server → signals.
-public enum Daemon {
+package enum Daemon {
     /// Exit codes: 0 clean shutdown, 1 runtime failure (e.g. the port is taken), 2 bad
     /// configuration or a required plugin failed.
-    public enum ExitCode: Int32 {
+    package enum ExitCode: Int32 {
         case ok = 0, failure = 1, config = 2
     }
 
@@ -36,7 +36,7 @@ public enum Daemon {
     /// `--check-config`: validates both files, then loads every enabled plugin library and
     /// runs its own configuration checks (without starting it), failing as start-up would: a
     /// required plugin's problem exits 2, an optional one's is a warning.
-    public static func checkConfig(path: String?, env: [String: String]) async -> ExitCode {
+    package static func checkConfig(path: String?, env: [String: String]) async -> ExitCode {
         let loaded: Loaded
         switch load(path: path, env: env) {
         case .failure(let e):
@@ -65,7 +65,7 @@ public enum Daemon {
     /// `camera-service <command> …`: runs a command an enabled plugin offers (e.g. `keys`,
     /// `token` from jwt_auth) with that plugin's configuration, without starting the daemon.
     /// With `help`, prints the command's usage instead.
-    public static func runCommand(_ name: String, arguments: [String], help: Bool, configPath: String?, env: [String: String]) async -> Int32 {
+    package static func runCommand(_ name: String, arguments: [String], help: Bool, configPath: String?, env: [String: String]) async -> Int32 {
         let loaded: Loaded
         switch load(path: configPath, env: env) {
         case .failure(let e):
@@ -97,7 +97,7 @@ public enum Daemon {
     /// Runs the daemon until SIGINT/SIGTERM; returns the process exit code. `demo`: see
     /// ``DemoPreset``. Under systemd (`NOTIFY_SOCKET`) it reports readiness, stopping and
     /// feeds the watchdog.
-    public static func run(configPath: String?, demo: Bool = false, env: [String: String],
+    package static func run(configPath: String?, demo: Bool = false, env: [String: String],
                            onListening: (@Sendable (Int) -> Void)? = nil) async -> ExitCode {
         let loaded: Loaded
         switch load(path: configPath, env: env) {
@@ -174,7 +174,7 @@ public enum Daemon {
     /// Routes SIGINT/SIGTERM to a pipe: the handler only writes the signal number (async-signal
     /// safe) whichever thread the kernel picks; the watcher thread reads it and starts the
     /// graceful shutdown. Also ignores SIGPIPE (writes to closed sockets are errors, not deaths).
-    public static func installSignalHandlers() {
+    package static func installSignalHandlers() {
         signal(SIGPIPE, SIG_IGN)
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return }
@@ -211,7 +211,7 @@ public enum Daemon {
 nonisolated(unsafe) private var signalPipe: (read: Int32, write: Int32) = (-1, -1)
 
 /// Writes a line to standard error.
-public func printError(_ s: String) { writeAll(2, s + "\n") }
+package func printError(_ s: String) { writeAll(2, s + "\n") }
 
 /// Writes to standard output at once (no stdio buffering: a pipe sees it immediately).
 func printOut(_ s: String) { writeAll(1, s) }

@@ -1,8 +1,11 @@
 /// Whether a camera can be used.
 @frozen
 public enum CameraStatus: String, Sendable {
+    /// `CONNECTED`: present and usable.
     case connected = "CONNECTED"
+    /// `DISCONNECTED`: unplugged; it stays listed.
     case disconnected = "DISCONNECTED"
+    /// `ERROR`: present but not usable (it stopped answering or failed to open; see ``CameraInfo/errorMessage``).
     case error = "ERROR"
 }
 
@@ -67,6 +70,7 @@ public struct CameraInfo: Sendable, Equatable {
     /// Why the camera is in ERROR, empty otherwise.
     public var errorMessage: String
 
+    /// A camera; `driver`, `busInfo`, `stableID` and `errorMessage` default to empty (unknown, or no error).
     public init(device: String, status: CameraStatus, name: String, resolution: String, frameRate: FrameRate?,
                 driver: String = "", busInfo: String = "", stableID: String = "", errorMessage: String = "") {
         self.device = device
@@ -86,11 +90,14 @@ public struct ValidationStatus: Sendable, Hashable, RawRepresentable, CustomStri
     enum Value: String, Sendable { case confirmed, provisional, disconnected }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses the contract's spelling (`confirmed`, `provisional`, `disconnected`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The contract's spelling, as `validation_status` carries it.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// Probed from the device.
     public static let confirmed = ValidationStatus(.confirmed)
@@ -113,6 +120,7 @@ public struct CameraCapabilities: Sendable, Equatable {
     /// How sure the source is.
     public var validationStatus: ValidationStatus
 
+    /// Capabilities, field by field (see ``disconnected`` for the empty set).
     public init(formats: [String], resolutions: [String], frameRates: [FrameRate], capabilities: [String],
                 validationStatus: ValidationStatus) {
         self.formats = formats
@@ -134,12 +142,14 @@ public struct VideoCodec: Sendable, Hashable, RawRepresentable, CustomStringConv
     enum Value: String, Sendable { case raw, mjpeg, h264, hevc }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses a codec name (`raw`, `mjpeg`, `h264`, `hevc`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
-    /// FFmpeg's codec name (`rawvideo` for raw frames).
+    /// The codec's name: `raw`, `mjpeg`, `h264` or `hevc` (FFmpeg's names but for raw frames, which FFmpeg calls `rawvideo`).
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// Uncompressed frames (YUYV, NV12, …; see ``CaptureInput/pixelFormat``).
     public static let raw = VideoCodec(.raw)
@@ -170,6 +180,7 @@ public struct CaptureInput: Sendable, Equatable {
     /// backend publishing the camera, others must read the published stream instead.
     public var exclusive: Bool
 
+    /// An input, field by field.
     public init(ffmpegArguments: [String], resolution: String, frameRate: FrameRate, codec: VideoCodec,
                 pixelFormat: String, exclusive: Bool) {
         self.ffmpegArguments = ffmpegArguments

@@ -9,6 +9,7 @@ public struct ProcessStopMethod: Sendable, Hashable, CustomStringConvertible {
     public static let interrupt = ProcessStopMethod(.interrupt)
     /// Write `command` to the child's standard input (FFmpeg's `q`), then wait.
     public static func quit(_ command: String = "q") -> ProcessStopMethod { ProcessStopMethod(.quit(Array(command.utf8))) }
+    /// `SIGINT`, or `'<command>' on stdin` for ``quit(_:)``, for logs.
     public var description: String {
         switch value {
         case .interrupt: return "SIGINT"
@@ -38,8 +39,11 @@ public struct ProcessOutput: Sendable {
 public struct ProcessStream: Sendable, Hashable, CustomStringConvertible {
     enum Value: Sendable { case stdout, stderr }
     let value: Value
+    /// The child's standard output.
     public static let stdout = ProcessStream(value: .stdout)
+    /// The child's standard error.
     public static let stderr = ProcessStream(value: .stderr)
+    /// `stdout` or `stderr`.
     public var description: String { value == .stdout ? "stdout" : "stderr" }
 }
 
@@ -71,6 +75,7 @@ public struct ProcessSpec: Sendable {
     /// on the supervisor's thread: keep it short.
     public var onLine: (@Sendable (ProcessStream, String) -> Void)?
 
+    /// Runs `executable` with `arguments`, named `label` in logs; every other field keeps its default.
     public init(executable: String, arguments: [String], label: String) {
         self.executable = executable
         self.arguments = arguments
@@ -87,6 +92,7 @@ public struct ProcessExit: Sendable, Equatable, CustomStringConvertible {
         /// Killed by a signal.
         case signaled(Int32)
     }
+    /// Whether it exited (with which status) or was killed by a signal.
     public var termination: Termination
     /// It ended after ``ChildProcess/stop()`` (or ``ChildProcess/kill()``) was asked for.
     public var stopRequested: Bool
@@ -97,6 +103,7 @@ public struct ProcessExit: Sendable, Equatable, CustomStringConvertible {
     /// Its last lines of standard error (at most 20, each at most 1 KiB).
     public var lastLines: [String]
 
+    /// An exit, field by field.
     public init(termination: Termination, stopRequested: Bool, timedOut: Bool, runtime: Double, lastLines: [String]) {
         self.termination = termination
         self.stopRequested = stopRequested
@@ -123,14 +130,19 @@ public struct ProcessExit: Sendable, Equatable, CustomStringConvertible {
 
 /// A program could not be started.
 public struct ProcessSpawnError: Error, Sendable, CustomStringConvertible {
+    /// The program as the spec named it (``ProcessSpec/executable``).
     public let executable: String
+    /// The `errno` of the failure (`ENOENT` when the program was not found in `PATH`).
     public let errno: Int32
+    /// What failed, in words (e.g. `not found (PATH: …)`).
     public let message: String
+    /// An error for `executable` with the failure's `errno` and description.
     public init(executable: String, errno: Int32, message: String) {
         self.executable = executable
         self.errno = errno
         self.message = message
     }
+    /// `cannot start <executable>: <message>`.
     public var description: String { "cannot start \(executable): \(message)" }
 }
 
@@ -138,6 +150,7 @@ public struct ProcessSpawnError: Error, Sendable, CustomStringConvertible {
 public final class ChildProcess: Sendable {
     /// Its process id, also its process group id.
     public let pid: Int32
+    /// The name it has in log lines (``ProcessSpec/label``).
     public let label: String
     let supervisor: ProcessSupervisor
     let started: Double
@@ -213,6 +226,7 @@ public final class ProcessLauncher: Sendable {
     let supervisor: ProcessSupervisor
     private let counts = Mutex((live: 0, started: 0, failed: 0))
 
+    /// A launcher for `owner`'s children, logging their output through `logger` (the host makes one per plugin).
     public init(owner: String, logger: Logger) {
         self.owner = owner
         self.logger = logger

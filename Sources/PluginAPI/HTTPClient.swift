@@ -10,11 +10,14 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible, Equatab
         enum Value: String, Sendable { case invalidURL = "invalid_url", connect, timeout, io, protocolError = "protocol" }
         let value: Value
         init(_ value: Value) { self.value = value }
+        /// Parses a kind's name (`invalid_url`, `connect`, `timeout`, `io`, `protocol`); nil for anything else.
         public init?(rawValue: String) {
             guard let v = Value(rawValue: rawValue) else { return nil }
             value = v
         }
+        /// The kind's name: `invalid_url`, `connect`, `timeout`, `io` or `protocol`.
         public var rawValue: String { value.rawValue }
+        /// The same as ``rawValue``.
         public var description: String { rawValue }
         /// The base URL is not `http://host[:port]`.
         public static let invalidURL = Kind(.invalidURL)
@@ -27,12 +30,16 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible, Equatab
         /// The server's reply is not valid HTTP/1.1.
         public static let protocolError = Kind(.protocolError)
     }
+    /// The kind of failure.
     public let kind: Kind
+    /// What went wrong, in words (naming the server or the URL).
     public let message: String
+    /// An error of `kind` described by `message`.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
+    /// The ``message``.
     public var description: String { message }
 }
 
@@ -44,6 +51,7 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible, Equatab
 public final class HTTPClient: Sendable {
     /// `host` part of the base URL (a name or an IPv4/IPv6 literal without brackets).
     public let host: String
+    /// `port` part of the base URL (80 when it gives none).
     public let port: Int
     /// Default deadline per request, seconds.
     public let timeout: Double

@@ -1,10 +1,13 @@
 /// An HTTP/1.1 response as the client received it.
 public struct HTTPClientResponse: Sendable {
+    /// The status code (200, 404, …).
     public var status: Int
     /// Header fields in order; names lower-cased.
     public var headers: [(name: String, value: String)]
+    /// The complete body, transfer coding removed; empty for a `HEAD` request.
     public var body: [UInt8]
 
+    /// A response, field by field.
     public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         self.status = status
         self.headers = headers

@@ -14,6 +14,7 @@ public struct HTTPRouteRequest: Sendable {
     /// The peer's IP address.
     public var remoteHost: String
 
+    /// A request, field by field.
     public init(method: String, path: String, query: String, headers: [(name: String, value: String)], principal: Principal?, remoteHost: String) {
         self.method = method
         self.path = path
@@ -73,8 +74,11 @@ public protocol HTTPBodyStream: AnyObject, Sendable {
 public struct HTTPBody: Sendable {
     /// What the host sends (a later minor may add kinds: switch with `@unknown default`).
     public enum Source: Sendable {
+        /// Bytes held in memory.
         case bytes([UInt8])
+        /// `length` bytes of an open file from `offset`; the host closes `descriptor`.
         case file(descriptor: Int32, offset: Int, length: Int)
+        /// A produced body; `length` nil means chunked transfer encoding.
         case stream(any HTTPBodyStream, length: Int?)
     }
     /// For the host, which sends it.
@@ -106,11 +110,14 @@ public struct HTTPBody: Sendable {
 
 /// A route's response.
 public struct HTTPRouteResponse: Sendable {
+    /// The HTTP status code.
     public var status: Int
     /// Headers to send (the host adds `Content-Length` or `Transfer-Encoding`, and `Connection`).
     public var headers: [(String, String)]
+    /// The body (``HTTPBody/empty`` by default).
     public var body: HTTPBody
 
+    /// A response with `status`, extra `headers` and `body` (none by default).
     public init(status: Int, headers: [(String, String)] = [], body: HTTPBody = .empty) {
         self.status = status
         self.headers = headers
@@ -134,12 +141,16 @@ public typealias HTTPRouteHandler = @Sendable (HTTPRouteRequest) async -> HTTPRo
 /// Thrown by ``HTTPRouteRegistry/route(prefix:minimumRole:summary:handler:)`` for a prefix
 /// that is malformed or already served.
 public struct HTTPRouteError: Error, Sendable, CustomStringConvertible {
+    /// The prefix that was refused.
     public let prefix: String
+    /// Why it was refused (malformed, or already served).
     public let problem: String
+    /// An error for `prefix` saying what is wrong with it.
     public init(prefix: String, problem: String) {
         self.prefix = prefix
         self.problem = problem
     }
+    /// `HTTP route <prefix>: <problem>`.
     public var description: String { "HTTP route \(prefix): \(problem)" }
 }
 

@@ -3,11 +3,14 @@ public struct HealthStatus: Sendable, Hashable, RawRepresentable, CustomStringCo
     enum Value: String, Sendable { case healthy, degraded, unhealthy, disabled }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses a status name (`healthy`, `degraded`, `unhealthy`, `disabled`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The status name, lower case: `healthy`, `degraded`, `unhealthy` or `disabled`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// Working.
     public static let healthy = HealthStatus(.healthy)
@@ -40,6 +43,7 @@ public struct ComponentHealth: Sendable, Equatable {
     /// the last success), listed with the component.
     public var details: JSONObject
 
+    /// A component's health; `details` is empty by default.
     public init(status: HealthStatus, message: String, details: JSONObject = [:]) {
         self.status = status
         self.message = message

@@ -4,7 +4,9 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public let reason: String
     /// Byte offset into the input.
     public let offset: Int
+    /// An error of `reason` at byte `offset`.
     public init(reason: String, offset: Int) { self.reason = reason; self.offset = offset }
+    /// `<reason> at byte <offset>`.
     public var description: String { "\(reason) at byte \(offset)" }
 }
 

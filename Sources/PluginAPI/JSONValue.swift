@@ -4,12 +4,19 @@
 /// round-trip exactly. Frozen: its layout is part of the plugin ABI.
 @frozen
 public enum JSONValue: Sendable, Hashable {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// An integer (a number without fraction or exponent that fits in `Int`).
     case int(Int)
+    /// Any other number (written as `null` when not finite).
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object, members in order.
     case object(JSONObject)
 }
 
@@ -54,6 +61,7 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral, Se
     /// True when the object has no members.
     @inlinable public var isEmpty: Bool { members.isEmpty }
 
+    /// Iterates the members in order.
     @inlinable public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
         members.makeIterator()
     }
@@ -65,6 +73,7 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral, Se
         return true
     }
 
+    /// Hashes the members regardless of their order, consistent with `==`.
     @inlinable public func hash(into hasher: inout Hasher) {
         // Order-insensitive: combine per-member hashes commutatively.
         var acc = 0
@@ -82,12 +91,19 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
     ExpressibleByDictionaryLiteral
 {
+    /// `nil` as `.null`.
     @inlinable public init(nilLiteral: ()) { self = .null }
+    /// A Boolean literal as `.bool`.
     @inlinable public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An integer literal as `.int`.
     @inlinable public init(integerLiteral value: Int) { self = .int(value) }
+    /// A floating-point literal as `.double`.
     @inlinable public init(floatLiteral value: Double) { self = .double(value) }
+    /// A string literal as `.string`.
     @inlinable public init(stringLiteral value: String) { self = .string(value) }
+    /// An array literal as `.array`.
     @inlinable public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// A dictionary literal as `.object`, members in order (later duplicates replace earlier ones).
     @inlinable public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(JSONObject(elements))
     }

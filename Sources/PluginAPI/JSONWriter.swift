@@ -96,5 +96,6 @@ extension JSONObject {
 }
 
 extension JSONValue: CustomStringConvertible {
+    /// The compact JSON text (``jsonString``).
     public var description: String { jsonString }
 }

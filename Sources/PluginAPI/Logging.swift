@@ -1,6 +1,7 @@
 /// Severity of a log line, lowest first.
 @frozen
 public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
+    /// From least to most severe; ``name`` spells each in configuration and log lines.
     case trace, debug, info, notice, warning, error, critical
 
     /// The level's name in configuration and log lines.
@@ -22,6 +23,7 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
         self = l
     }
 
+    /// Less severe is smaller: trace < debug < … < critical.
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -37,6 +39,7 @@ public struct LogEvent: Sendable {
     /// `key=value` fields, in order (correlation id, device, …).
     public var metadata: [(String, String)]
 
+    /// A line at `level` from `label`, with `metadata` fields.
     public init(level: LogLevel, label: String, message: String, metadata: [(String, String)] = []) {
         self.level = level
         self.label = label
@@ -63,6 +66,7 @@ public struct Logger: Sendable {
     /// The destination.
     public let handler: any LogHandler
 
+    /// A logger for `label` writing to `handler`, adding `metadata` to every line.
     public init(label: String, handler: any LogHandler, metadata: [(String, String)] = []) {
         self.label = label
         self.handler = handler
@@ -89,11 +93,18 @@ public struct Logger: Sendable {
         handler.log(LogEvent(level: level, label: label, message: message(), metadata: fields.isEmpty ? metadata : metadata + fields))
     }
 
+    /// Logs at ``LogLevel/trace``; `f` adds fields to this line only.
     @inlinable public func trace(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.trace, m(), f) }
+    /// Logs at ``LogLevel/debug``; `f` adds fields to this line only.
     @inlinable public func debug(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.debug, m(), f) }
+    /// Logs at ``LogLevel/info``; `f` adds fields to this line only.
     @inlinable public func info(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.info, m(), f) }
+    /// Logs at ``LogLevel/notice``; `f` adds fields to this line only.
     @inlinable public func notice(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.notice, m(), f) }
+    /// Logs at ``LogLevel/warning``; `f` adds fields to this line only.
     @inlinable public func warning(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.warning, m(), f) }
+    /// Logs at ``LogLevel/error``; `f` adds fields to this line only.
     @inlinable public func error(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.error, m(), f) }
+    /// Logs at ``LogLevel/critical``; `f` adds fields to this line only.
     @inlinable public func critical(_ m: @autoclosure () -> String, _ f: [(String, String)] = []) { log(.critical, m(), f) }
 }

@@ -6,6 +6,7 @@ public struct StreamURLs: Sendable, Equatable {
     public var webrtc: String
     /// `http://host:8888/<device>/index.m3u8`.
     public var hls: String
+    /// The three URLs.
     public init(rtsp: String, webrtc: String, hls: String) {
         self.rtsp = rtsp
         self.webrtc = webrtc
@@ -18,11 +19,14 @@ public struct StreamStatus: Sendable, Hashable, RawRepresentable, CustomStringCo
     enum Value: String, Sendable { case active = "ACTIVE", inactive = "INACTIVE", starting = "STARTING", error = "ERROR" }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses the contract's spelling (`ACTIVE`, `INACTIVE`, `STARTING`, `ERROR`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The contract's spelling: `ACTIVE`, `INACTIVE`, `STARTING` or `ERROR`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// Published and ready: readers get frames.
     public static let active = StreamStatus(.active)
@@ -40,6 +44,7 @@ public struct StreamState: Sendable, Equatable {
     public var name: String
     /// The camera.
     public var device: String
+    /// The stream's status.
     public var status: StreamStatus
     /// Whether the media server has a publisher with tracks.
     public var ready: Bool
@@ -59,6 +64,7 @@ public struct StreamState: Sendable, Equatable {
     /// something inside the daemon holds it (a recording).
     public var closesAfter: Double?
 
+    /// A stream's state; `detail` defaults to empty and `closesAfter` to nil.
     public init(name: String, device: String, status: StreamStatus, ready: Bool, viewers: Int, bytesSent: Int,
                 startTime: Double?, lastActivity: Double?, source: String, detail: String = "", closesAfter: Double? = nil) {
         self.name = name
@@ -80,11 +86,14 @@ public struct StreamChange: Sendable, Hashable, RawRepresentable, CustomStringCo
     enum Value: String, Sendable { case started, stopped, failed }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses a change's name (`started`, `stopped`, `failed`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The change's name: `started`, `stopped` or `failed`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// The stream became ready (`stream.started`).
     public static let started = StreamChange(.started)
@@ -96,6 +105,7 @@ public struct StreamChange: Sendable, Hashable, RawRepresentable, CustomStringCo
 
 /// Receives stream changes from the ``MediaBackend`` (the host turns them into events).
 public protocol MediaEventSink: AnyObject, Sendable {
+    /// A stream changed as `change` says; `state` is how it is now.
     func streamChanged(_ state: StreamState, change: StreamChange)
 }
 
@@ -105,11 +115,14 @@ public struct StreamPurpose: Sendable, Hashable, RawRepresentable, CustomStringC
     enum Value: String, Sendable { case viewing, snapshot, recording }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses a purpose's name (`viewing`, `snapshot`, `recording`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The purpose's name: `viewing`, `snapshot` or `recording`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// Clients watching (`start_streaming`).
     public static let viewing = StreamPurpose(.viewing)
@@ -129,6 +142,7 @@ public struct StreamReadiness: Sendable, Equatable {
     /// and must not be opened directly.
     public var publisherActive: Bool
 
+    /// Readiness, flag by flag.
     public init(backendAvailable: Bool, ready: Bool, publisherActive: Bool) {
         self.backendAvailable = backendAvailable
         self.ready = ready
@@ -164,6 +178,7 @@ public struct StreamStopOutcome: Sendable, Equatable {
     public var stillPublishing: Bool
     /// Why it is still published, or what was stopped.
     public var message: String
+    /// An outcome, field by field.
     public init(state: StreamState, stillPublishing: Bool, message: String) {
         self.state = state
         self.stillPublishing = stillPublishing

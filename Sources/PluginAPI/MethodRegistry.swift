@@ -31,6 +31,7 @@ public struct ParamDescriptor: Sendable, Equatable {
     /// One line for the API documentation.
     public var summary: String
 
+    /// Parameter `name` of `type`; optional and without a summary unless `required` and `summary` say otherwise.
     public init(_ name: String, _ type: ParamType, required: Bool = false, summary: String = "") {
         self.name = name
         self.type = type
@@ -50,6 +51,7 @@ public struct MethodDescriptor: Sendable, Equatable {
     /// The by-name parameters.
     public var params: [ParamDescriptor]
 
+    /// Method `name`, callable from `minimumRole` up (nil: no authentication needed), with its `params`.
     public init(_ name: String, role minimumRole: Role?, summary: String = "", params: [ParamDescriptor] = []) {
         self.name = name
         self.minimumRole = minimumRole
@@ -65,6 +67,7 @@ public struct CallOrigin: Sendable, Equatable {
     /// The host name the client used to reach the daemon (its `Host` header without the
     /// port), nil when it sent none. Media backends use it for stream URLs.
     public var requestHost: String?
+    /// An origin, field by field.
     public init(remoteHost: String, requestHost: String?) {
         self.remoteHost = remoteHost
         self.requestHost = requestHost
@@ -89,6 +92,7 @@ public struct RPCCall: Sendable {
     /// Where the call came from.
     public var origin: CallOrigin
 
+    /// A call, field by field.
     public init(method: String, params: JSONObject, principal: Principal?, connectionID: UInt64,
                 correlationID: String, logger: Logger, origin: CallOrigin) {
         self.method = method
@@ -121,14 +125,19 @@ public protocol MethodRegistry: AnyObject, Sendable {
 /// `pattern` outside the supported subset (see ``ParamType/string(pattern:minLength:maxLength:)``).
 /// A parameter rule is checked exactly or the method is refused, never silently skipped.
 public struct UnsupportedParamError: Error, Sendable, CustomStringConvertible {
+    /// The method whose descriptor was refused.
     public let method: String
+    /// The parameter at fault.
     public let param: String
+    /// Why the host cannot enforce the parameter's rule.
     public let problem: String
+    /// An error for parameter `param` of `method`, saying what is wrong.
     public init(method: String, param: String, problem: String) {
         self.method = method
         self.param = param
         self.problem = problem
     }
+    /// `method '<method>', parameter '<param>': <problem>`.
     public var description: String { "method '\(method)', parameter '\(param)': \(problem)" }
 }
 
@@ -140,11 +149,13 @@ public struct DuplicateMethodError: Error, Sendable, CustomStringConvertible {
     public let firstOwner: String
     /// Who tried again.
     public let secondOwner: String
+    /// An error naming the method and both registrants.
     public init(method: String, firstOwner: String, secondOwner: String) {
         self.method = method
         self.firstOwner = firstOwner
         self.secondOwner = secondOwner
     }
+    /// `JSON-RPC method '<method>' registered twice: by <firstOwner> and by <secondOwner>`.
     public var description: String {
         "JSON-RPC method '\(method)' registered twice: by \(firstOwner) and by \(secondOwner)"
     }

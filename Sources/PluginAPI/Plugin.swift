@@ -6,6 +6,7 @@ public struct PluginInfo: Sendable {
     public var version: String
     /// One line on what it does.
     public var summary: String
+    /// Name, version and one-line summary.
     public init(name: String, version: String, summary: String) {
         self.name = name
         self.version = version
@@ -16,12 +17,18 @@ public struct PluginInfo: Sendable {
 /// The capabilities a plugin provides, returned from ``Plugin/activate(_:)``. A plugin may
 /// provide none (only methods, routes or commands) or several.
 public struct PluginCapabilities: Sendable {
+    /// Camera sources (several plugins may provide some; their cameras form one list).
     public var cameraSources: [any CameraSource]
+    /// The media backend, if this plugin provides one (at most one per daemon).
     public var mediaBackend: (any MediaBackend)?
+    /// The capture engine, if this plugin provides one (at most one per daemon).
     public var captureEngine: (any CaptureEngine)?
+    /// An auth provider, if this plugin provides one (providers are chained: the first that accepts a credential wins).
     public var authProvider: (any AuthProvider)?
+    /// The storage provider, if this plugin provides one (at most one per daemon).
     public var storageProvider: (any StorageProvider)?
 
+    /// The capabilities given; none by default.
     public init(cameraSources: [any CameraSource] = [], mediaBackend: (any MediaBackend)? = nil,
                 captureEngine: (any CaptureEngine)? = nil, authProvider: (any AuthProvider)? = nil,
                 storageProvider: (any StorageProvider)? = nil) {
@@ -48,6 +55,7 @@ public struct PluginCapabilities: Sendable {
 /// Whether the daemon runs for real or for development (development relaxes secret checks).
 @frozen
 public enum RunMode: String, Sendable {
+    /// `production`: for real; `development`: secret checks are relaxed.
     case production, development
 }
 
@@ -131,9 +139,11 @@ public struct PluginConfigError: Error, Sendable, CustomStringConvertible {
     public let key: String
     /// What is wrong with it.
     public let problem: String
+    /// An error for `key` saying what is wrong with it.
     public init(key: String, problem: String) {
         self.key = key
         self.problem = problem
     }
+    /// `config key '<key>': <problem>`.
     public var description: String { "config key '\(key)': \(problem)" }
 }

@@ -12,6 +12,7 @@ public struct PluginCommand: Sendable {
     /// results to standard output, problems to standard error.
     public var run: @Sendable (_ arguments: [String], _ context: any PluginContext) async throws -> Int32
 
+    /// A command `name` with its help texts and the closure that runs it.
     public init(name: String, summary: String, usage: String,
                 run: @escaping @Sendable (_ arguments: [String], _ context: any PluginContext) async throws -> Int32) {
         self.name = name

@@ -18,6 +18,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         self.data = data
     }
 
+    /// `<code> <message> <data as JSON>`, for logs.
     public var description: String { "\(code) \(message) \(JSONValue.object(data))" }
 
     /// The error as the JSON-RPC `error` member.

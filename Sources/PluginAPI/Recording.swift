@@ -3,12 +3,14 @@ public struct RecordingFormat: Sendable, Hashable, RawRepresentable, CustomStrin
     enum Value: String, Sendable { case fmp4, mp4, mkv }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses a format's name (`fmp4`, `mp4`, `mkv`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
     /// The contract's name.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// Fragmented MP4 (playable while being written).
     public static let fmp4 = RecordingFormat(.fmp4)
@@ -25,12 +27,16 @@ public struct RecordingStatus: Sendable, Hashable, RawRepresentable, CustomStrin
     enum Value: String, Sendable { case recording = "RECORDING", stopped = "STOPPED", error = "ERROR" }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses the contract's spelling (`RECORDING`, `STOPPED`, `ERROR`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The contract's spelling: `RECORDING`, `STOPPED` or `ERROR`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
+    /// In progress.
     public static let recording = RecordingStatus(.recording)
     /// Ended cleanly (asked to, or its duration was reached).
     public static let stopped = RecordingStatus(.stopped)
@@ -47,11 +53,14 @@ public struct RecordingStopCause: Sendable, Hashable, RawRepresentable, CustomSt
     }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses a cause's name (`requested`, `duration_reached`, …); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The cause's name as `recording.stop` carries it in `cause`, e.g. `duration_reached`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// `stop_recording`.
     public static let requested = RecordingStopCause(.requested)
@@ -73,6 +82,7 @@ public struct RecordingStopCause: Sendable, Hashable, RawRepresentable, CustomSt
 
 /// A recording to start.
 public struct RecordingRequest: Sendable {
+    /// The camera to record.
     public var device: String
     /// How to read the camera directly; nil when the source cannot provide it now.
     public var input: CaptureInput?
@@ -85,6 +95,7 @@ public struct RecordingRequest: Sendable {
     /// Stop by itself after this many seconds; nil for until stopped.
     public var durationSeconds: Int?
 
+    /// A request, field by field.
     public init(device: String, input: CaptureInput?, stream: (any StreamSource)?, directory: String,
                 format: RecordingFormat?, durationSeconds: Int?) {
         self.device = device
@@ -98,8 +109,11 @@ public struct RecordingRequest: Sendable {
 
 /// A recording in progress or just ended.
 public struct RecordingState: Sendable, Equatable {
+    /// The camera recorded.
     public var device: String
+    /// In progress, stopped, or ended by a fault.
     public var status: RecordingStatus
+    /// The container written.
     public var format: RecordingFormat
     /// The directory the segments are in.
     public var directory: String
@@ -111,6 +125,7 @@ public struct RecordingState: Sendable, Equatable {
     public var files: [String]
     /// Seconds since the epoch.
     public var startTime: Double
+    /// When it ended, seconds since the epoch; nil while recording.
     public var endTime: Double?
     /// The requested duration, nil for until stopped.
     public var durationLimit: Int?
@@ -121,6 +136,7 @@ public struct RecordingState: Sendable, Equatable {
     /// More on the cause (FFmpeg's last words, …), empty when none.
     public var detail: String
 
+    /// A state, field by field.
     public init(device: String, status: RecordingStatus, format: RecordingFormat, directory: String, filename: String, currentFile: String,
                 files: [String], startTime: Double, endTime: Double?, durationLimit: Int?, bytesWritten: Int,
                 cause: RecordingStopCause?, detail: String) {
@@ -151,11 +167,14 @@ public struct RecordingEventKind: Sendable, Hashable, RawRepresentable, CustomSt
     enum Value: String, Sendable { case started, segmentStarted = "segment_started", segmentCompleted = "segment_completed", progress, ended }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses a kind's name (`started`, `segment_started`, `segment_completed`, `progress`, `ended`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The kind's name: `started`, `segment_started`, `segment_completed`, `progress` or `ended`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// Recording began (the first segment file is open).
     public static let started = RecordingEventKind(.started)
@@ -171,10 +190,13 @@ public struct RecordingEventKind: Sendable, Hashable, RawRepresentable, CustomSt
 
 /// One recording event: what happened, the recording's state, and the file it concerns.
 public struct RecordingEvent: Sendable, Equatable {
+    /// What happened.
     public var kind: RecordingEventKind
+    /// The recording's state when it happened.
     public var recording: RecordingState
     /// The segment file concerned (for segment events), else nil.
     public var file: String?
+    /// An event; `file` only for segment events.
     public init(kind: RecordingEventKind, recording: RecordingState, file: String? = nil) {
         self.kind = kind
         self.recording = recording
@@ -186,6 +208,7 @@ public struct RecordingEvent: Sendable, Equatable {
 /// `recording.*` events and `recording_status_update`, and tells the storage provider which
 /// files are being written and which are complete.
 public protocol CaptureEventSink: AnyObject, Sendable {
+    /// A recording changed as `event` says.
     func recordingChanged(_ event: RecordingEvent)
 }
 

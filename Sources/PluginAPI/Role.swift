@@ -36,6 +36,7 @@ public enum Role: Int, Sendable, Comparable, CaseIterable {
         }
     }
 
+    /// viewer < operator < admin.
     public static func < (a: Role, b: Role) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -44,11 +45,14 @@ public struct AuthType: Sendable, Hashable, RawRepresentable, CustomStringConver
     enum Value: String, Sendable { case jwt, apiKey = "api_key" }
     let value: Value
     init(_ value: Value) { self.value = value }
+    /// Parses the contract's spelling (`jwt`, `api_key`); nil for anything else.
     public init?(rawValue: String) {
         guard let v = Value(rawValue: rawValue) else { return nil }
         value = v
     }
+    /// The contract's spelling: `jwt` or `api_key`.
     public var rawValue: String { value.rawValue }
+    /// The same as ``rawValue``.
     public var description: String { rawValue }
     /// A JSON Web Token.
     public static let jwt = AuthType(.jwt)
@@ -71,6 +75,7 @@ public struct Principal: Sendable, Equatable {
     /// tolerance (a tolerance, not a promise, so it is never reported).
     public var validUntil: Double?
 
+    /// A caller's identity; `validUntil` defaults to `expiresAt`.
     public init(userID: String, role: Role, authType: AuthType, expiresAt: Double?, validUntil: Double? = nil) {
         self.userID = userID
         self.role = role

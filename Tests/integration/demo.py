@@ -18,10 +18,10 @@ class Demo:
     """`camera-service --demo`; after the banner, a thread drains the pipe (a full pipe would
     block the daemon's logging)."""
 
-    def __init__(self, cfg, port):
+    def __init__(self, cfg, port, env=None):
         self.port = port
         self.proc = subprocess.Popen([str(BIN), "--demo", "--config", str(cfg)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env_without_secret())
+                                     stderr=subprocess.STDOUT, env={**env_without_secret(), **(env or {})})
         self.lines = []
         while len(self.lines) < 20:
             line = self.proc.stdout.readline().decode()

@@ -4,9 +4,11 @@ peers (all of 127.0.0.0/8 is this machine): a client socket bound to 127.0.0.2 i
 the daemon unreachable for an authenticated client; every refusal is a readable 503."""
 import asyncio
 import json
+import re
 import socket
 import struct
 import time
+import urllib.request
 
 import pytest
 import websockets
@@ -53,6 +55,14 @@ def upgrade_from(address, port):
         buf += chunk
     assert buf.startswith(b"HTTP/1.1 101") and accept_value(key).encode() in buf, buf
     return s
+
+
+def prometheus_rejections(d):
+    """camera_service_connections_rejected_total by reason, from /metrics."""
+    req = urllib.request.Request(d.http + "/metrics", headers={"Authorization": f"Bearer {make_token('viewer')}"})
+    text = urllib.request.urlopen(req, timeout=5).read().decode()
+    return {m.group(1): float(m.group(2))
+            for m in re.finditer(r'^camera_service_connections_rejected_total\{reason="([^"]+)"\} (\S+)$', text, re.M)}
 
 
 def frame_header(length, opcode=0x1, fin=True):
@@ -108,6 +118,7 @@ def test_one_address_cannot_lock_everyone_out(daemon_factory):
         return (await c.call("get_metrics"))["result"]
     m = asyncio.run(metrics())
     assert m["connections"]["rejected_by_reason"]["max_connections_per_ip"] >= 1036
+    assert prometheus_rejections(d)["max_connections_per_ip"] == m["connections"]["rejected_by_reason"]["max_connections_per_ip"]
     refusal_logs = [l for l in d.log_lines() if "refused a connection from 127.0.0.2" in l.get("msg", "")]
     assert 1 <= len(refusal_logs) <= 10  # at most once per second per address, not 1,000 lines
 
@@ -139,6 +150,7 @@ def test_unauthenticated_websockets_are_closed_at_the_deadline(daemon_factory):
     assert asyncio.run(authenticated()) == "pong"  # stays past the deadline
     code, reason = stranger.expect_close(timeout=3)
     assert code == 1008 and b"not authenticated within 1 s" in reason
+    assert prometheus_rejections(d).get("auth_timeout") == 1
     # ping and authenticate still need no authentication before the deadline.
     again = RawWS(d.port)
     again.send_text(rpc_message("ping", id=5))
@@ -155,24 +167,27 @@ def test_the_budget_keeps_room_for_authenticated_clients(daemon_factory):
     async def go():
         members = [await Client.open(d.url, "viewer") for _ in range(4)]
         strangers = [await websockets.connect(d.url) for _ in range(8)]  # more than the budget
-        # The oldest strangers made room for the newer ones: at most 5 are still open.
+        # The oldest strangers made room for the newer ones: the first 3 are gone, the last 5 open.
         await asyncio.sleep(0.3)
-        open_strangers = 0
+        open_strangers = []
         for s in strangers:
             try:
                 await s.send(rpc_message("ping"))
                 await asyncio.wait_for(s.recv(), 1)
-                open_strangers += 1
+                open_strangers.append(True)
             except (websockets.ConnectionClosed, asyncio.TimeoutError):
-                pass
+                open_strangers.append(False)
         # A newcomer who authenticates gets in, and every member is still served.
         newcomer = await Client.open(d.url, "viewer")
         answers = [(await m.call("ping"))["result"] for m in members + [newcomer]]
         return open_strangers, answers
     open_strangers, answers = asyncio.run(go())
-    assert open_strangers <= 5 and answers == ["pong"] * 5
+    assert open_strangers == [False] * 3 + [True] * 5 and answers == ["pong"] * 5
     evictions = [l for l in d.log_lines() if "unauthenticated_budget" in l.get("msg", "")]
     assert evictions
+    # 3 for the strangers, 1 more for the newcomer: unauthenticated until it authenticates, it
+    # made room for itself by closing the oldest stranger left.
+    assert prometheus_rejections(d).get("unauthenticated_budget") == 4
 
 
 def test_a_big_frame_from_a_stranger_is_refused_at_its_header(daemon_factory):
@@ -184,6 +199,7 @@ def test_a_big_frame_from_a_stranger_is_refused_at_its_header(daemon_factory):
     code = struct.unpack("!H", data[2:4])[0]
     assert code == 1009 and b"16384" in data
     s.close()
+    assert prometheus_rejections(d).get("unauthenticated_message_size") == 1
 
     # Authenticated, the same frame is within max_message_bytes (1 MiB) and is read whole.
     async def member():

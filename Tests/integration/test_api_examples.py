@@ -558,7 +558,7 @@ def live(tmp_path_factory, fixtures):
     try:
         asyncio.run(asyncio.wait_for(run_second(d, dev, results), 120))
     finally:
-        d.stop()
+        d.end()
     return results
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from client import Client
-from conftest import DEFAULT_PLUGINS, REPO, make_token
+from conftest import DEFAULT_PLUGINS, REPO, free_port, make_token
 
 sys.path.insert(0, str(REPO / "Tests" / "mediamtx"))
 import mtx_server  # noqa: E402
@@ -194,6 +194,55 @@ def test_uncached_tier_one(daemon_factory, fixtures, store, mtx):
     assert [s["tier"] for s in shots] == [1, 1] and all(probe(s["file_path"])["streams"][0]["width"] == 320 for s in shots)
 
 
+def test_a_backend_that_is_down_means_direct_snapshots(daemon_factory, fixtures, store):
+    """Tier 3 when the media backend is loaded but MediaMTX is not there: first while its breaker
+    still lets requests try (the stream cannot start, the camera is read directly instead), then
+    with the circuit open (straight to the camera)."""
+    nobody = free_port()  # a port with no MediaMTX behind it
+    dead = {"name": "mediamtx_backend", "library": "MediaMTXBackend",
+            "config": {"api_url": f"http://127.0.0.1:{nobody}", "rtsp_port": nobody, "health_interval": 0.3,
+                       "request_timeout": 0.5, "start_timeout": 3, "max_backoff": 30, "failure_threshold": 2}}
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), dead, capture(), storage(fixtures, store)]).start()
+
+    async def go():
+        op = await Client.open(d.url, "operator")
+        admin = await Client.open(d.url, "admin")
+        first = (await op.call("take_snapshot", {"device": "test_cam0"}))["result"]
+        for _ in range(50):
+            if (await admin.call("get_status"))["result"]["components"]["mediamtx"]["circuit_breaker"] == "open":
+                break
+            await asyncio.sleep(0.1)
+        t0 = time.monotonic()
+        second = (await op.call("take_snapshot", {"device": "test_cam0"}))["result"]
+        return first, second, time.monotonic() - t0
+    first, second, took = asyncio.run(go())
+    assert first["tier"] == 3 and second["tier"] == 3
+    assert probe(second["file_path"])["streams"][0]["width"] == 320
+    assert took < 3, took  # no wait for a stream that cannot come
+
+
+def test_the_frame_cache_reader_stops_when_nobody_asks(daemon_factory, fixtures, store, mtx):
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), backend(mtx), capture(cache_idle=1), storage(fixtures, store)]).start()
+
+    def cache_readers():
+        return [l for l in ffmpeg_children(d) if "image2pipe" in l]
+
+    async def go():
+        op = await Client.open(d.url, "operator")
+        admin = await Client.open(d.url, "admin")
+        for _ in range(50):  # MediaMTX known to the backend: the first snapshot starts the stream
+            if (await admin.call("get_status"))["result"]["components"]["mediamtx"]["status"] == "healthy":
+                break
+            await asyncio.sleep(0.1)
+        shots = [(await op.call("take_snapshot", {"device": "test_cam0"}))["result"] for _ in range(3)]
+        running = len(cache_readers())
+        await asyncio.sleep(3)  # cache_idle 1 s, then the reader is stopped
+        return shots, running
+    shots, running = asyncio.run(go())
+    assert [s["tier"] for s in shots] == [2, 1, 1] and running == 1
+    assert cache_readers() == []
+
+
 def test_snapshots_wait_their_turn(daemon_factory, fixtures, store):
     d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), capture(max_concurrent_snapshots=1, direct_snapshot_timeout=20),
                                 storage(fixtures, store)]).start()
@@ -226,16 +275,22 @@ def test_recording_in_segments_with_a_duration(direct, store):
         twice = await op.call("start_recording", {"device": "test_cam0"})
         legacy_start = await until_note(op, "recording_status_update", status="STARTED")
         progress = await until_note(op, "recording.progress")
+        progress_at = time.monotonic()
+        later = await until_note(op, "recording.progress")
+        interval = time.monotonic() - progress_at
         stop = await until_note(op, "recording.stop", timeout=30)
         legacy_stop = await until_note(op, "recording_status_update", status="STOPPED")
         idle = await op.call("stop_recording", {"device": "test_cam0"})
         notes = (await op.call("fixture_storage.notes"))["result"]
-        return started, twice, legacy_start, progress, stop, legacy_stop, idle, notes
-    started, twice, legacy_start, progress, stop, legacy_stop, idle, notes = asyncio.run(go())
+        return started, twice, legacy_start, (progress, later, interval), stop, legacy_stop, idle, notes
+    started, twice, legacy_start, (progress, later, interval), stop, legacy_stop, idle, notes = asyncio.run(go())
     assert started["status"] == "RECORDING" and started["format"] == "mkv" and started["duration"] == 5
     assert twice["error"]["code"] == -32020 and twice["error"]["data"]["state"] == "RECORDING"
     assert legacy_start["params"]["filename"] == started["filename"]
     assert progress["params"]["bytes"] > 0 and progress["params"]["current_file"].endswith(".mkv")
+    # Every progress_interval (0.5 s here), figures that grow.
+    assert 0.3 < interval < 1.5, interval
+    assert later["params"]["seconds"] > progress["params"]["seconds"] >= 0 and later["params"]["bytes"] >= progress["params"]["bytes"]
     assert stop["params"]["cause"] == "duration_reached" and stop["params"]["status"] == "STOPPED"
     assert legacy_stop["params"]["cause"] == "duration_reached"
     assert idle["error"]["code"] == -32020 and idle["error"]["data"]["state"] == "IDLE"

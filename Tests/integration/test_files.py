@@ -456,7 +456,7 @@ def test_retention_by_size_periodic_and_persisted_across_restarts(make_store, sa
     wait_for(lambda: len(names(d)) == 3, "periodic size retention")
     assert names(d) == [f"camera0_2025-10-0{i}_08-00-00.mp4" for i in (6, 5, 4)]
     assert result(d, "get_storage_info")["recordings_size"] == 3 * size
-    d.stop()
+    d.end()
     # Restarted: the policy is the catalogue's (not plugins.yaml's default), and files added
     # while the daemon was down are seen and trimmed.
     for i in range(7, 9):
@@ -479,7 +479,7 @@ def test_retention_policy_from_config_until_set(make_store, samples):
     dry = result(d, "cleanup_old_files", {"dry_run": True})
     assert [f["filename"] for f in dry["files"]] == ["camera0_old.mp4"]
     result(d, "set_retention_policy", {"policy_type": "manual", "enabled": False})
-    d.stop()
+    d.end()
     d.start()
     assert result(d, "cleanup_old_files")["files_deleted"] == 0 and names(d) == ["camera0_old.mp4"]
 
@@ -492,14 +492,14 @@ def test_a_deleted_or_corrupt_catalogue_is_rebuilt(make_store, samples):
     assert len(names(d)) == 3
     db = d.tmp / "data" / "file-store.sqlite"
     assert db.exists()
-    d.stop()
+    d.end()
     for suffix in ["", "-wal", "-shm"]:
         Path(str(db) + suffix).unlink(missing_ok=True)
     d.start()
     assert len(names(d)) == 3 and db.exists()
     rebuilt = [l for l in d.log_lines() if "not found beside 3 files: rebuilt" in l.get("msg", "")]
     assert rebuilt and rebuilt[-1]["level"] == "warning"
-    d.stop()
+    d.end()
     db.write_bytes(b"this is not a database" * 1000)
     for suffix in ["-wal", "-shm"]:
         Path(str(db) + suffix).unlink(missing_ok=True)
@@ -530,7 +530,7 @@ def test_a_catalogue_deleted_under_the_running_daemon_is_rebuilt(make_store, sam
         Path(str(db) + suffix).unlink(missing_ok=True)
     wait_for(lambda: db.exists() and any("was deleted" in l.get("msg", "") for l in d.log_lines()), "catalogue rebuilt")
     assert names(d) == ["camera0_2025-10-01_08-00-00.mp4"]
-    d.stop()
+    d.end()
     d.start()
     assert names(d) == ["camera0_2025-10-01_08-00-00.mp4"]
     assert call(d, "cleanup_old_files", {"dry_run": True})["result"]["message"].startswith("retention policy disabled")
@@ -557,7 +557,7 @@ def test_retention_skips_the_file_being_recorded(make_store, samples):
     the recording stops it is catalogued with its duration and may go. -32060 when the store
     is at the block threshold."""
     d = make_store(usage=50, check_interval="100ms")
-    d.stop()
+    d.end()
     d.plugins_path.write_text(json.dumps({"plugins": store_plugin() + [{"name": "ffmpeg_capture", "library": "FFmpegCapture"}]}))
     d.start()
     old = place(d, samples, "recordings", "test_cam0", "test_cam0_2020-01-01_00-00-00.mp4", "mp4", mtime=time.time() - 90 * 86400)

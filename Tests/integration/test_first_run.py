@@ -3,17 +3,19 @@ the data directory, and systemd's notify protocol, through the real binary."""
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import time
+import urllib.request
 
 import jwt as pyjwt
 import pytest
 
 from client import Client
-from conftest import BIN, SECRET, free_port, make_token
+from conftest import BIN, REPO, SECRET, free_port, make_token
 from demo import Demo, env_without_secret
 
 JWT_NO_SECRET = [{"name": "jwt_auth", "library": "JWTAuth", "required": True},
@@ -80,6 +82,43 @@ def test_demo_prints_console_and_tokens_first_and_they_work(tmp_path):
         assert again.tokens["admin"] != first_admin
     finally:
         again.stop()
+
+
+def test_the_readmes_run_command_gives_a_snapshot(tmp_path):
+    """`make run` (scripts/run.sh: the repository's own config.yaml and plugins.yaml, --demo) on
+    a machine with no camera and no MediaMTX: the console is served, and the operator token it
+    prints takes a snapshot of a test pattern (read directly: tier 3) that is then listed."""
+    assert "--config config.yaml --demo" in (REPO / "scripts" / "run.sh").read_text()
+    for name in ("config.yaml", "plugins.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    port = free_port()
+    demo = Demo(tmp_path / "config.yaml", port, env={"CAMERA_SERVICE_SERVER_HOST": "127.0.0.1", "CAMERA_SERVICE_SERVER_PORT": str(port),
+                                                    "CAMERA_SERVICE_SERVER_CONSOLE_DIR": str(REPO / "console")})
+    try:
+        assert demo.lines[0] == "camera-service demo" and set(demo.tokens) == {"viewer", "operator", "admin"}
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status == 200 and b"<html" in page.read().lower()
+
+        async def go():
+            got, c = await role_of(demo.url, demo.tokens["operator"])
+            assert got == "operator"
+            cams = (await c.call("get_camera_list"))["result"]["cameras"]
+            shot = (await c.call("take_snapshot", {"device": "test_cam0"}))
+            for _ in range(50):  # catalogued in the background
+                listed = (await c.call("list_snapshots"))["result"]["files"]
+                if listed:
+                    break
+                await asyncio.sleep(0.1)
+            await c.ws.close()
+            return cams, shot, listed
+        cams, shot, listed = asyncio.run(go())
+        assert {"test_cam0", "test_cam1"} <= {x["device"] for x in cams}
+        assert shot["result"]["tier"] == 3, shot
+        assert [f["filename"] for f in listed] == [shot["result"]["filename"]]
+        assert (tmp_path / "data").is_dir()  # state in data/, next to the config
+    finally:
+        rc, out = demo.stop()
+    assert rc == 0, out[-2000:]
 
 
 def test_global_options_after_the_subcommand_and_keys_in_the_data_dir(tmp_path):

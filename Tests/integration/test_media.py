@@ -77,6 +77,15 @@ def ffprobe(url, timeout=20):
     return json.loads(r.stdout)["streams"][0]
 
 
+async def until_note(c, match, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        n = await c.note(max(0.1, deadline - time.monotonic()))
+        if match(n):
+            return n
+    raise AssertionError("no such notification")
+
+
 async def status(c):
     return (await c.call("get_status"))["result"]["components"]
 
@@ -259,6 +268,57 @@ def test_mediamtx_killed_and_restarted(media):
     assert {"unhealthy", "healthy"} <= {h["component_status"] for h in health}
     restored = [n for n in notes if n["method"] == "mediamtx_backend.paths_restored"]
     assert restored and restored[0]["params"]["paths"] >= 1
+
+
+def test_a_restart_seen_only_in_started_and_a_breaker_confirming(daemon_factory, mtx):
+    """A MediaMTX that restarts between two health checks never fails a request: only its new
+    `started` says it lost our paths, which come back. Killed and back, the breaker is seen
+    half-open (confirming, with confirmations: 12) before it closes, in get_status and
+    /health/detailed alike."""
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern_plugin(), backend_plugin(mtx, confirmations=12)]).start()
+    wait_for(lambda: "test_cam0" in configured(mtx), "the path to be added")
+
+    def detailed():
+        r = subprocess.run(["curl", "-s", d.http + "/health/detailed"], capture_output=True, text=True, timeout=10)
+        return {c["name"]: c for c in json.loads(r.stdout)["components"]}["mediamtx"]
+
+    async def go():
+        c = await Client.open(d.url, "admin")
+        await c.call("subscribe_events", {"topics": ["mediamtx_backend.paths_restored"]})
+        before = (await status(c))["mediamtx"]["mediamtx_started"]
+        mtx.restart()
+        # (A check that read `started` just before the restart sees the path missing first.)
+        restored = await until_note(c, lambda n: n["params"].get("reason") == "mediamtx_restarted")
+        for _ in range(30):  # (the health report follows the check that announced it)
+            after = (await status(c))["mediamtx"]
+            if after["mediamtx_started"] != before:
+                break
+            await asyncio.sleep(0.1)
+        mtx.proc.send_signal(signal.SIGKILL)
+        mtx.proc.wait()
+        for _ in range(40):
+            if (await status(c))["mediamtx"]["circuit_breaker"] == "open":
+                break
+            await asyncio.sleep(0.1)
+        opened = detailed()
+        mtx.start()
+        seen = []
+        for _ in range(150):
+            seen.append((await status(c))["mediamtx"])
+            if seen[-1]["circuit_breaker"] == "closed":
+                break
+            await asyncio.sleep(0.05)
+        return before, restored, after, opened, seen
+    before, restored, after, opened, seen = asyncio.run(go())
+    assert restored["method"] == "mediamtx_backend.paths_restored"
+    assert restored["params"]["reason"] == "mediamtx_restarted" and restored["params"]["paths"] in (0, 1)
+    assert after["circuit_breaker"] == "closed" and after["consecutive_openings"] == 0 and after["mediamtx_started"] != before
+    assert "test_cam0" in configured(mtx)
+    assert opened["status"] == "unhealthy" and opened["circuit_breaker"] == "open" and opened["last_error"] and opened["last_success"]
+    states = [x["circuit_breaker"] for x in seen]
+    assert "half_open" in states and states[-1] == "closed", states
+    confirming = next(x for x in seen if x["circuit_breaker"] == "half_open")
+    assert confirming["status"] == "degraded" and "confirming" in confirming["message"]
 
 
 def test_a_hanging_mediamtx_slows_nobody_else(media):

@@ -2,6 +2,7 @@
 made with the openssl command; bad certificate files stop start-up with exit code 2."""
 import asyncio
 import json
+import socket
 import ssl
 import subprocess
 
@@ -109,3 +110,35 @@ def test_tls_slow_reader_is_closed_with_1008(daemon_factory, certs, fixtures):
         return code
     assert asyncio.run(go()) == 1008
     assert any("slow reader" in l.get("msg", "") for l in d.log_lines())
+
+
+def test_a_refused_tls_client_reads_its_503(daemon_factory, certs):
+    """Over the per-address cap on a TLS port: the handshake completes, then the same readable
+    503 as in plain HTTP, never a reset."""
+    d = daemon_factory(config={"server": {"max_connections_per_ip": 2,
+                                          "tls": {"cert_file": str(certs / "cert.pem"), "key_file": str(certs / "key.pem")}}}).start()
+    ctx = ssl.create_default_context(cafile=str(certs / "cert.pem"))
+
+    def tls_from(address):
+        raw = socket.socket()
+        raw.settimeout(5)
+        raw.bind((address, 0))
+        raw.connect(("127.0.0.1", d.port))
+        return ctx.wrap_socket(raw, server_hostname="localhost")
+    held = [tls_from("127.0.0.7") for _ in range(2)]
+    try:
+        s = tls_from("127.0.0.7")
+        s.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+    finally:
+        for h in held:
+            h.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in head, data[:200]
+    assert json.loads(body)["limit"] == "max_connections_per_ip"

@@ -4,12 +4,12 @@
 /// accepted anywhere: before or after a command (`camera-service keys add --role viewer
 /// --config FILE` works). Everything else after the command name is the command's own; `--`
 /// ends option scanning, so a command can still receive an argument spelled like a global one.
-public enum Invocation: Equatable, Sendable {
+package enum Invocation: Equatable, Sendable {
     /// Options every invocation shares.
-    public struct Globals: Equatable, Sendable {
-        public var configPath: String?
-        public var demo = false
-        public init(configPath: String? = nil, demo: Bool = false) {
+    package struct Globals: Equatable, Sendable {
+        package var configPath: String?
+        package var demo = false
+        package init(configPath: String? = nil, demo: Bool = false) {
             self.configPath = configPath
             self.demo = demo
         }
@@ -26,11 +26,11 @@ public enum Invocation: Equatable, Sendable {
     case version
 
     /// A wrong invocation, as the sentence to print.
-    public struct UsageError: Error, Equatable, Sendable, CustomStringConvertible {
-        public let description: String
+    package struct UsageError: Error, Equatable, Sendable, CustomStringConvertible {
+        package let description: String
     }
 
-    public static func parse(_ arguments: [String]) -> Result<Invocation, UsageError> {
+    package static func parse(_ arguments: [String]) -> Result<Invocation, UsageError> {
         var globals = Globals()
         var check = false, help = false, version = false
         var name: String?

@@ -3,7 +3,7 @@ import Synchronization
 
 /// The merged camera list of every camera source, kept current by their change reports, so
 /// that reading it is a lock and a copy (no task hop per `get_camera_list`).
-public final class CameraDirectory: Sendable {
+package final class CameraDirectory: Sendable {
     struct Entry: Sendable {
         var info: CameraInfo
         var sourceIndex: Int
@@ -43,14 +43,14 @@ public final class CameraDirectory: Sendable {
     }
 
     /// Cameras sorted by id (`camera0`, `camera1`, …, then named ones).
-    public func list() -> [CameraInfo] {
+    package func list() -> [CameraInfo] {
         cameras.withLock { Array($0.values.map(\.info)) }.sorted { CameraDirectory.order($0.device, $1.device) }
     }
 
-    public func camera(_ device: String) -> CameraInfo? { cameras.withLock { $0[device]?.info } }
+    package func camera(_ device: String) -> CameraInfo? { cameras.withLock { $0[device]?.info } }
 
     /// The source that owns `device`.
-    public func source(of device: String) -> (any CameraSource)? {
+    package func source(of device: String) -> (any CameraSource)? {
         guard let i = cameras.withLock({ $0[device]?.sourceIndex }) else { return nil }
         let all = sources
         return i < all.count ? all[i].source : nil

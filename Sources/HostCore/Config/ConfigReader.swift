@@ -3,16 +3,16 @@ import PluginAPI
 /// Typed, located reads from one YAML mapping. Every key asked for is remembered, so that
 /// ``finish()`` can reject the keys nobody asked for (typos), and so that the full list of
 /// keys is known for environment overrides.
-public struct ConfigReader {
+package struct ConfigReader {
     let node: YAMLNode?
     let path: String
     let mark: SourceMark
     private(set) var asked: [String] = []
     /// Every dotted key asked for by this reader and its children.
-    public private(set) var knownKeys: [String] = []
+    package private(set) var knownKeys: [String] = []
 
     /// `node` may be nil (section absent: every key takes its default).
-    public init(_ node: YAMLNode?, path: String, fallbackMark: SourceMark) throws(ConfigError) {
+    package init(_ node: YAMLNode?, path: String, fallbackMark: SourceMark) throws(ConfigError) {
         if let node, !node.isNull {
             guard case .mapping = node else { throw ConfigError(node.mark, "\(path.isEmpty ? "the document" : path) must be a mapping") }
             self.node = node
@@ -38,29 +38,29 @@ public struct ConfigReader {
         return (s, plain, m)
     }
 
-    public mutating func string(_ key: String, default d: String) throws(ConfigError) -> String {
+    package mutating func string(_ key: String, default d: String) throws(ConfigError) -> String {
         try scalar(key, expected: "a string")?.0 ?? d
     }
 
-    public mutating func optionalString(_ key: String) throws(ConfigError) -> String? {
+    package mutating func optionalString(_ key: String) throws(ConfigError) -> String? {
         try scalar(key, expected: "a string").map(\.0)
     }
 
-    public mutating func int(_ key: String, default d: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    package mutating func int(_ key: String, default d: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
         let expected = "an integer from \(range.lowerBound) to \(range.upperBound)"
         guard let (s, _, m) = try scalar(key, expected: expected) else { return d }
         guard let i = Int(s), range.contains(i) else { throw ConfigError(m, "\(dotted(key)): expected \(expected), got '\(s)'") }
         return i
     }
 
-    public mutating func number(_ key: String, default d: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    package mutating func number(_ key: String, default d: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
         let expected = "a number from \(range.lowerBound) to \(range.upperBound)"
         guard let (s, _, m) = try scalar(key, expected: expected) else { return d }
         guard let v = Double(s), range.contains(v) else { throw ConfigError(m, "\(dotted(key)): expected \(expected), got '\(s)'") }
         return v
     }
 
-    public mutating func bool(_ key: String, default d: Bool) throws(ConfigError) -> Bool {
+    package mutating func bool(_ key: String, default d: Bool) throws(ConfigError) -> Bool {
         guard let (s, _, m) = try scalar(key, expected: "true or false") else { return d }
         switch s {
         case "true", "True", "TRUE", "yes", "on", "1": return true
@@ -70,7 +70,7 @@ public struct ConfigReader {
     }
 
     /// A duration: a number of seconds or a number with a unit (`ms`, `s`, `m`, `h`, `d`).
-    public mutating func seconds(_ key: String, default d: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    package mutating func seconds(_ key: String, default d: Double, range: ClosedRange<Double>) throws(ConfigError) -> Double {
         guard let (s, _, m) = try scalar(key, expected: "a duration") else { return d }
         guard let v = parseDuration(s), range.contains(v) else {
             throw ConfigError(m, "\(dotted(key)): expected a duration such as 30s or 5m between \(range.lowerBound)s and \(range.upperBound)s, got '\(s)'")
@@ -78,7 +78,7 @@ public struct ConfigReader {
         return v
     }
 
-    public mutating func choice(_ key: String, default d: String, from choices: [String]) throws(ConfigError) -> String {
+    package mutating func choice(_ key: String, default d: String, from choices: [String]) throws(ConfigError) -> String {
         let expected = "one of \(choices.joined(separator: ", "))"
         guard let (s, _, m) = try scalar(key, expected: expected) else { return d }
         guard choices.contains(s) else { throw ConfigError(m, "\(dotted(key)): expected \(expected), got '\(s)'") }
@@ -86,7 +86,7 @@ public struct ConfigReader {
     }
 
     /// A list of strings; a scalar (e.g. from an environment variable) is split on commas.
-    public mutating func stringList(_ key: String, default d: [String]) throws(ConfigError) -> [String] {
+    package mutating func stringList(_ key: String, default d: [String]) throws(ConfigError) -> [String] {
         guard let v = value(key) else { return d }
         switch v {
         case .scalar(let s, _, _):
@@ -104,7 +104,7 @@ public struct ConfigReader {
     }
 
     /// A mapping of names to positive numbers (e.g. per-method rate limits).
-    public mutating func numberMap(_ key: String) throws(ConfigError) -> [String: Double] {
+    package mutating func numberMap(_ key: String) throws(ConfigError) -> [String: Double] {
         guard let v = value(key) else { return [:] }
         guard case .mapping(let entries, _) = v else { throw ConfigError(v.mark, "\(dotted(key)): expected a mapping of names to numbers") }
         var out: [String: Double] = [:]
@@ -118,19 +118,19 @@ public struct ConfigReader {
     }
 
     /// A nested section.
-    public mutating func section(_ key: String) throws(ConfigError) -> ConfigReader {
+    package mutating func section(_ key: String) throws(ConfigError) -> ConfigReader {
         asked.append(key)
         return try ConfigReader(node?[key], path: dotted(key), fallbackMark: mark)
     }
 
     /// Folds a finished child reader's keys into this one.
-    public mutating func adopt(_ child: ConfigReader) throws(ConfigError) {
+    package mutating func adopt(_ child: ConfigReader) throws(ConfigError) {
         try child.finish()
         knownKeys += child.knownKeys
     }
 
     /// Throws for the first key present in the mapping that nobody asked for.
-    public func finish() throws(ConfigError) {
+    package func finish() throws(ConfigError) {
         guard case .mapping(let entries, _) = node else { return }
         for e in entries where !asked.contains(e.key) {
             let hint = asked.first(where: { editDistance($0, e.key) <= 2 }).map { " (did you mean '\($0)'?)" } ?? ""
@@ -140,7 +140,7 @@ public struct ConfigReader {
 }
 
 /// Seconds from `30`, `1.5`, `250ms`, `30s`, `5m`, `2h`, `90d` (the SDK's rule, shared with plugins).
-public func parseDuration(_ s: String) -> Double? { DurationText.seconds(s) }
+package func parseDuration(_ s: String) -> Double? { DurationText.seconds(s) }
 
 /// Levenshtein distance, for "did you mean" hints on unknown keys.
 func editDistance(_ a: String, _ b: String) -> Int {

@@ -1,58 +1,58 @@
 import PluginAPI
 
 /// The daemon's configuration (config.yaml). Every key is documented in docs/configuration.md.
-public struct ServiceConfig: Sendable {
-    public struct Server: Sendable {
-        public var host = "0.0.0.0"
-        public var port = 8002
-        public var websocketPath = "/ws"
-        public var maxConnections = 1000
-        public var maxConnectionsPerIP = 64
-        public var maxMessageBytes = 1 << 20
-        public var maxOutboundBytes = 2 << 20
-        public var pingInterval = 30.0
-        public var pingTimeout = 60.0
-        public var requestTimeout = 10.0
-        public var idleTimeout = 120.0
-        public var shutdownTimeout = 5.0
-        public var tlsCertFile: String?
-        public var tlsKeyFile: String?
+package struct ServiceConfig: Sendable {
+    package struct Server: Sendable {
+        package var host = "0.0.0.0"
+        package var port = 8002
+        package var websocketPath = "/ws"
+        package var maxConnections = 1000
+        package var maxConnectionsPerIP = 64
+        package var maxMessageBytes = 1 << 20
+        package var maxOutboundBytes = 2 << 20
+        package var pingInterval = 30.0
+        package var pingTimeout = 60.0
+        package var requestTimeout = 10.0
+        package var idleTimeout = 120.0
+        package var shutdownTimeout = 5.0
+        package var tlsCertFile: String?
+        package var tlsKeyFile: String?
         /// The web console's files (absolute); empty: no console.
-        public var consoleDir = "console"
+        package var consoleDir = "console"
     }
-    public struct Plugins: Sendable {
-        public var file = "plugins.yaml"
-        public var dirs: [String] = []
+    package struct Plugins: Sendable {
+        package var file = "plugins.yaml"
+        package var dirs: [String] = []
     }
-    public struct Logging: Sendable {
-        public var level: LogLevel = .info
-        public var format = "json"
+    package struct Logging: Sendable {
+        package var level: LogLevel = .info
+        package var format = "json"
     }
-    public struct Security: Sendable {
-        public var allowedOrigins: [String] = []
-        public var rateLimit = RateLimitSettings()
+    package struct Security: Sendable {
+        package var allowedOrigins: [String] = []
+        package var rateLimit = RateLimitSettings()
         /// The share of `server.max_connections` connections without an identity may use.
-        public var unauthenticatedConnectionShare = 0.5
-        public var unauthenticatedMaxMessageBytes = 16 * 1024
-        public var authTimeout = 30.0
+        package var unauthenticatedConnectionShare = 0.5
+        package var unauthenticatedMaxMessageBytes = 16 * 1024
+        package var authTimeout = 30.0
     }
 
-    public var mode: RunMode = .production
+    package var mode: RunMode = .production
     /// `camera-service --demo` (a command-line switch, not a config key): see ``DemoPreset``.
-    public var demo = false
+    package var demo = false
     /// Where state that must survive restarts lives (keys, catalogues), absolute.
-    public var dataDir = "data"
-    public var server = Server()
-    public var plugins = Plugins()
-    public var logging = Logging()
-    public var security = Security()
+    package var dataDir = "data"
+    package var server = Server()
+    package var plugins = Plugins()
+    package var logging = Logging()
+    package var security = Security()
     /// The file it was read from (nil when built from defaults).
-    public var sourceFile: String?
+    package var sourceFile: String?
 
-    public init() {}
+    package init() {}
 
     /// Decodes and validates the whole tree; returns the config and every known dotted key.
-    public static func decode(_ root: YAMLNode, source: String) throws(ConfigError) -> (ServiceConfig, [String]) {
+    package static func decode(_ root: YAMLNode, source: String) throws(ConfigError) -> (ServiceConfig, [String]) {
         var c = ServiceConfig()
         c.sourceFile = source
         var top = try ConfigReader(root, path: "", fallbackMark: SourceMark(source: source, line: 1, column: 1))
@@ -119,18 +119,18 @@ public struct ServiceConfig: Sendable {
 }
 
 /// Reads config.yaml, applies `CAMERA_SERVICE_<SECTION>_<KEY>` overrides and validates.
-public enum ConfigLoader {
-    public static let envPrefix = "CAMERA_SERVICE_"
+package enum ConfigLoader {
+    package static let envPrefix = "CAMERA_SERVICE_"
 
     /// The config file to use: the explicit one, else `./config.yaml`, else
     /// `/etc/camera-service/config.yaml`; nil when none exists (defaults apply).
-    public static func locate(explicit: String?) -> String? {
+    package static func locate(explicit: String?) -> String? {
         if let explicit { return explicit }
         for candidate in ["config.yaml", "/etc/camera-service/config.yaml"] where FileIO.exists(candidate) { return candidate }
         return nil
     }
 
-    public static func load(path: String?, environment: [String: String]) throws(ConfigError) -> ServiceConfig {
+    package static func load(path: String?, environment: [String: String]) throws(ConfigError) -> ServiceConfig {
         var root: YAMLNode
         let source = path ?? "(defaults)"
         if let path {
@@ -151,7 +151,7 @@ public enum ConfigLoader {
     }
 
     /// The environment variable name for a dotted key: `server.port` → `CAMERA_SERVICE_SERVER_PORT`.
-    public static func envName(for key: String) -> String {
+    package static func envName(for key: String) -> String {
         envPrefix + key.replacingDots().uppercased()
     }
 

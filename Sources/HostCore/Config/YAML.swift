@@ -2,46 +2,46 @@ import CYaml
 import PluginAPI
 
 /// Where a config value came from, for error messages: `file:line:column` or an env variable.
-public struct SourceMark: Sendable, Equatable, CustomStringConvertible {
-    public var source: String
-    public var line: Int
-    public var column: Int
-    public init(source: String, line: Int, column: Int) {
+package struct SourceMark: Sendable, Equatable, CustomStringConvertible {
+    package var source: String
+    package var line: Int
+    package var column: Int
+    package init(source: String, line: Int, column: Int) {
         self.source = source
         self.line = line
         self.column = column
     }
-    public var description: String { line > 0 ? "\(source):\(line):\(column)" : source }
+    package var description: String { line > 0 ? "\(source):\(line):\(column)" : source }
 }
 
 /// A YAML document as a tree of scalars, sequences and mappings, each with its position.
-public indirect enum YAMLNode: Sendable {
+package indirect enum YAMLNode: Sendable {
     /// `plain` is false for quoted or block scalars, which are always strings.
     case scalar(String, plain: Bool, SourceMark)
     case sequence([YAMLNode], SourceMark)
     case mapping([(key: String, keyMark: SourceMark, value: YAMLNode)], SourceMark)
 
-    public var mark: SourceMark {
+    package var mark: SourceMark {
         switch self {
         case .scalar(_, _, let m), .sequence(_, let m), .mapping(_, let m): return m
         }
     }
 
     /// The value of mapping key `key`.
-    public subscript(key: String) -> YAMLNode? {
+    package subscript(key: String) -> YAMLNode? {
         guard case .mapping(let entries, _) = self else { return nil }
         return entries.last(where: { $0.key == key })?.value
     }
 
     /// True for a plain scalar spelling null (`~`, `null`, empty).
-    public var isNull: Bool {
+    package var isNull: Bool {
         if case .scalar(let s, true, _) = self { return s.isEmpty || s == "~" || s == "null" || s == "Null" || s == "NULL" }
         return false
     }
 
     /// The node as JSON (plugin configs are handed over this way): plain scalars become
     /// booleans, numbers or null where they read as such (YAML 1.2 core schema).
-    public var json: JSONValue {
+    package var json: JSONValue {
         switch self {
         case .scalar(let s, let plain, _):
             guard plain else { return .string(s) }
@@ -65,20 +65,20 @@ public indirect enum YAMLNode: Sendable {
 }
 
 /// A configuration problem, located.
-public struct ConfigError: Error, Sendable, CustomStringConvertible {
-    public var mark: SourceMark
-    public var message: String
-    public init(_ mark: SourceMark, _ message: String) {
+package struct ConfigError: Error, Sendable, CustomStringConvertible {
+    package var mark: SourceMark
+    package var message: String
+    package init(_ mark: SourceMark, _ message: String) {
         self.mark = mark
         self.message = message
     }
-    public var description: String { "\(mark): \(message)" }
+    package var description: String { "\(mark): \(message)" }
 }
 
 /// Parses YAML text with libyaml's event API. Anchors and aliases are refused (configs do not
 /// need them, and refusing them rules out alias bombs). An empty document is an empty mapping.
-public enum YAMLParser {
-    public static func parse(_ text: [UInt8], source: String) throws(ConfigError) -> YAMLNode {
+package enum YAMLParser {
+    package static func parse(_ text: [UInt8], source: String) throws(ConfigError) -> YAMLNode {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) != 0 else { throw ConfigError(SourceMark(source: source, line: 0, column: 0), "cannot initialize the YAML parser") }
         defer { yaml_parser_delete(&parser) }

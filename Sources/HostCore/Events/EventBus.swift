@@ -16,7 +16,7 @@ struct Subscription: Sendable {
 /// plugins publish through a ``PluginEventPublisher``. Delivery is a post to the network thread
 /// (a ``NotificationTarget``); a connection that cannot keep up is closed there (bounded
 /// outbound queue, 1008).
-public final class EventBus: Sendable {
+package final class EventBus: Sendable {
     private struct State {
         var seq: UInt64 = 0
         var subscriptions: [UInt64: Subscription] = [:]
@@ -30,15 +30,15 @@ public final class EventBus: Sendable {
     /// The topics there are (the contract's and the plugins').
     let topics = TopicRegistry()
 
-    public init(sessions: SessionRegistry) { self.sessions = sessions }
+    package init(sessions: SessionRegistry) { self.sessions = sessions }
 
     /// Connects the bus to the network thread once the server is up.
-    public func attach(_ handle: LoopHandle) { attach(target: handle) }
+    package func attach(_ handle: LoopHandle) { attach(target: handle) }
 
     /// Where notifications go (the network thread; a collector in tests).
     func attach(target: any NotificationTarget) { sink.withLock { $0 = target } }
 
-    public func publish(_ event: Event) {
+    package func publish(_ event: Event) {
         let target = sink.withLock { $0 }
         // A declared topic's own visibility is the floor.
         let visibleTo = max(event.visibleTo, topics.lookup(event.topic)?.visibleTo ?? .viewer)
@@ -67,7 +67,7 @@ public final class EventBus: Sendable {
 
     /// Sends a legacy notification (`camera_status_update`, `recording_status_update`) to every
     /// authenticated connection.
-    public func broadcastLegacy(method: String, params: JSONObject) {
+    package func broadcastLegacy(method: String, params: JSONObject) {
         let recipients = sessions.authenticated().map(\.ref)
         guard !recipients.isEmpty, let target = sink.withLock({ $0 }) else { return }
         var bytes: [UInt8] = []
@@ -114,5 +114,5 @@ public final class EventBus: Sendable {
     }
 
     /// Events published and deliveries made since start.
-    public var counters: (published: UInt64, delivered: UInt64) { state.withLock { ($0.published, $0.delivered) } }
+    package var counters: (published: UInt64, delivered: UInt64) { state.withLock { ($0.published, $0.delivered) } }
 }

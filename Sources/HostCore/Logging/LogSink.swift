@@ -5,21 +5,21 @@ import Synchronization
 /// Writes log lines to stderr as JSON lines (`{"ts":…,"level":…,"logger":…,"msg":…,…}`) or
 /// as text, chosen by `logging.format`. One `write(2)` per line under a lock, so lines from
 /// different threads never interleave.
-public final class LogSink: LogHandler {
-    public let minimumLevel: LogLevel
+package final class LogSink: LogHandler {
+    package let minimumLevel: LogLevel
     let json: Bool
     let fd: Int32
     /// Lines kept back while something must be printed first (the demo's banner); nil: none.
     let held = Mutex<[[UInt8]]?>(nil)
     static let maxHeldLines = 10_000
 
-    public init(level: LogLevel, format: String, fd: Int32 = 2) {
+    package init(level: LogLevel, format: String, fd: Int32 = 2) {
         minimumLevel = level
         json = format != "text"
         self.fd = fd
     }
 
-    public func log(_ e: LogEvent) {
+    package func log(_ e: LogEvent) {
         var line: [UInt8] = []
         line.reserveCapacity(128 + e.message.utf8.count)
         let ts = HostClock.rfc3339(HostClock.now())
@@ -42,10 +42,10 @@ public final class LogSink: LogHandler {
     }
 
     /// Keeps lines back until ``release()``.
-    public func hold() { held.withLock { if $0 == nil { $0 = [] } } }
+    package func hold() { held.withLock { if $0 == nil { $0 = [] } } }
 
     /// Writes the lines kept back, then logs straight through again.
-    public func release() {
+    package func release() {
         held.withLock { held in
             for line in held ?? [] { write(line) }
             held = nil

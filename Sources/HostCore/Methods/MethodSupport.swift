@@ -2,10 +2,10 @@ import PluginAPI
 import Synchronization
 
 /// Build facts reported by `--version` and `get_server_info`.
-public enum BuildInfo {
-    public static let name = "camera-service"
-    public static let version = "0.2.0"
-    public static var swiftVersion: String {
+package enum BuildInfo {
+    package static let name = "camera-service"
+    package static let version = "0.2.0"
+    package static var swiftVersion: String {
         #if compiler(>=6.3)
         return "6.3"
         #elseif compiler(>=6.2)
@@ -14,7 +14,7 @@ public enum BuildInfo {
         return "6.x"
         #endif
     }
-    public static var architecture: String {
+    package static var architecture: String {
         #if arch(x86_64)
         return "x86_64"
         #elseif arch(arm64)

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Request, connection and event counters, cheap enough to leave on: one lock and a
 /// dictionary update per request.
-public final class Metrics: RPCObserver {
+package final class Metrics: RPCObserver {
     struct MethodStats {
         var count: UInt64 = 0
         var errors: UInt64 = 0
@@ -25,11 +25,11 @@ public final class Metrics: RPCObserver {
     /// The label unknown method names share (the dispatcher passes it).
     static let unknownMethod = RPCDispatcher.unknownMethodLabel
 
-    public init() {}
+    package init() {}
 
     // MARK: RPCObserver
 
-    public func completed(method: String, error: Int?, seconds: Double) {
+    package func completed(method: String, error: Int?, seconds: Double) {
         let name = method
         state.withLock { s in
             s.requests += 1
@@ -40,7 +40,7 @@ public final class Metrics: RPCObserver {
         }
     }
 
-    public func rejected(_ error: RPCError) {
+    package func rejected(_ error: RPCError) {
         state.withLock { s in
             s.requests += 1
             s.errors += 1
@@ -62,7 +62,7 @@ public final class Metrics: RPCObserver {
     func connectionRejected(_ reason: String) { state.withLock { $0.rejected[reason, default: 0] += 1 } }
     func eventDropped() { state.withLock { $0.eventsDropped += 1 } }
 
-    public var activeConnections: Int { state.withLock { $0.active } }
+    package var activeConnections: Int { state.withLock { $0.active } }
 
     /// CPU use since the previous call, percent of one core.
     func cpuPercent(_ p: ProcessStats) -> Double {

@@ -1,15 +1,15 @@
 import Glibc
 
 /// This process's resource use, read from /proc (no Foundation).
-public struct ProcessStats: Sendable {
-    public var rssBytes: Int
-    public var cpuSeconds: Double
-    public var threads: Int
-    public var openFDs: Int
-    public var startTime: Double
+package struct ProcessStats: Sendable {
+    package var rssBytes: Int
+    package var cpuSeconds: Double
+    package var threads: Int
+    package var openFDs: Int
+    package var startTime: Double
 
     /// Reads /proc/self/statm, /proc/self/stat and /proc/self/fd.
-    public static func read() -> ProcessStats {
+    package static func read() -> ProcessStats {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         var rss = 0

@@ -3,14 +3,14 @@ import PluginAPI
 /// The capabilities the loaded plugins provide, combined: camera sources are merged (every
 /// source's cameras form one list), auth providers are chained (the first that accepts a
 /// credential wins), and media backend, capture engine and storage provider are single.
-public struct Capabilities: Sendable {
-    public var cameraSources: [(plugin: String, source: any CameraSource)] = []
-    public var authProviders: [(plugin: String, provider: any AuthProvider)] = []
-    public var mediaBackend: (plugin: String, backend: any MediaBackend)?
-    public var captureEngine: (plugin: String, engine: any CaptureEngine)?
-    public var storageProvider: (plugin: String, provider: any StorageProvider)?
+package struct Capabilities: Sendable {
+    package var cameraSources: [(plugin: String, source: any CameraSource)] = []
+    package var authProviders: [(plugin: String, provider: any AuthProvider)] = []
+    package var mediaBackend: (plugin: String, backend: any MediaBackend)?
+    package var captureEngine: (plugin: String, engine: any CaptureEngine)?
+    package var storageProvider: (plugin: String, provider: any StorageProvider)?
 
-    public init() {}
+    package init() {}
 
     /// Adds what one plugin provides; a second provider of a single capability is refused.
     mutating func add(_ c: PluginCapabilities, from plugin: String) throws(CapabilityConflict) {
@@ -32,11 +32,11 @@ public struct Capabilities: Sendable {
 }
 
 /// Two plugins offer a capability only one may provide.
-public struct CapabilityConflict: Error, Sendable, CustomStringConvertible {
-    public let kind: String
-    public let first: String
-    public let second: String
-    public var description: String {
+package struct CapabilityConflict: Error, Sendable, CustomStringConvertible {
+    package let kind: String
+    package let first: String
+    package let second: String
+    package var description: String {
         "plugins '\(first)' and '\(second)' both provide \(kind); only one may be enabled"
     }
 }

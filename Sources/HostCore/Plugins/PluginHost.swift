@@ -2,26 +2,26 @@ import PluginAPI
 import Synchronization
 
 /// How one plugins.yaml entry fared at start-up.
-public struct PluginStatus: Sendable {
-    public enum State: String, Sendable {
+package struct PluginStatus: Sendable {
+    package enum State: String, Sendable {
         case active, disabled, failed
     }
-    public var name: String
-    public var library: String
-    public var path: String?
-    public var state: State
-    public var required: Bool
-    public var version: String
-    public var summary: String
+    package var name: String
+    package var library: String
+    package var path: String?
+    package var state: State
+    package var required: Bool
+    package var version: String
+    package var summary: String
     /// What it provides: capability kinds, or `methods` when it only adds methods or routes.
-    public var kinds: [String]
-    public var error: String?
+    package var kinds: [String]
+    package var error: String?
     /// Its children running now (supervised processes).
     var processes: ProcessLauncher?
 }
 
 /// Loads, activates and shuts down the plugins, and holds what they provide.
-public final class PluginHost: Sendable {
+package final class PluginHost: Sendable {
     private struct State {
         var statuses: [PluginStatus] = []
         var plugins: [(name: String, plugin: any Plugin)] = []
@@ -29,16 +29,16 @@ public final class PluginHost: Sendable {
     }
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public var capabilities: Capabilities { state.withLock { $0.capabilities } }
-    public var statuses: [PluginStatus] { state.withLock { $0.statuses } }
+    package var capabilities: Capabilities { state.withLock { $0.capabilities } }
+    package var statuses: [PluginStatus] { state.withLock { $0.statuses } }
 
     /// A required plugin failed: start-up must stop.
-    public struct RequiredPluginFailed: Error, CustomStringConvertible {
-        public let name: String
-        public let reason: String
-        public var description: String { "required plugin '\(name)' failed: \(reason)" }
+    package struct RequiredPluginFailed: Error, CustomStringConvertible {
+        package let name: String
+        package let reason: String
+        package var description: String { "required plugin '\(name)' failed: \(reason)" }
     }
 
     /// Loads every entry in order; logs one line per plugin with its status.
@@ -97,7 +97,7 @@ public final class PluginHost: Sendable {
     private func record(_ s: PluginStatus) { state.withLock { $0.statuses.append(s) } }
 
     /// Stops every active plugin, last loaded first.
-    public func shutdownAll() async {
+    package func shutdownAll() async {
         let plugins = state.withLock { $0.plugins }
         for p in plugins.reversed() { await p.plugin.shutdown() }
     }

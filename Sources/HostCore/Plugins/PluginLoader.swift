@@ -2,7 +2,7 @@ import Glibc
 import PluginAPI
 
 /// Why a plugin library could not be used. Each case is one clear log line naming the file.
-public enum PluginLoadError: Error, Sendable, CustomStringConvertible {
+package enum PluginLoadError: Error, Sendable, CustomStringConvertible {
     case notFound(library: String, searched: [String])
     case dlopenFailed(path: String, message: String)
     case notAPlugin(path: String, message: String)
@@ -11,7 +11,7 @@ public enum PluginLoadError: Error, Sendable, CustomStringConvertible {
     case wrongType(path: String, typeName: String)
     case activationFailed(path: String, message: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notFound(let library, let searched):
             return "plugin library \(library) not found (searched: \(searched.joined(separator: ", ")))"
@@ -33,22 +33,22 @@ public enum PluginLoadError: Error, Sendable, CustomStringConvertible {
 }
 
 /// A plugin library that loaded and passed every check.
-public struct LoadedLibrary: Sendable {
-    public let path: String
-    public let apiVersion: UInt32
-    public let plugin: any Plugin
+package struct LoadedLibrary: Sendable {
+    package let path: String
+    package let apiVersion: UInt32
+    package let plugin: any Plugin
 }
 
 /// Loads plugin libraries with `dlopen` and checks them before any plugin code runs beyond
 /// the two entry points. Libraries are never `dlclose`d: Swift keeps their type metadata
 /// registered, and the next cast would crash (see docs/plugins.md).
-public enum PluginLoader {
+package enum PluginLoader {
     /// The mangled protocol descriptor of `PluginAPI.Plugin`: a plugin that exports its own
     /// has linked a private PluginAPI copy, and every cast from it would fail.
     static let pluginProtocolDescriptor = "$s9PluginAPI0A0Mp"
 
     /// Where `library` is: a path as given (relative to `baseDir`), or `lib<Name>.so` in `dirs`.
-    public static func resolve(_ library: String, dirs: [String], baseDir: String) throws(PluginLoadError) -> String {
+    package static func resolve(_ library: String, dirs: [String], baseDir: String) throws(PluginLoadError) -> String {
         if library.contains("/") {
             return FileIO.resolve(library, against: baseDir)
         }
@@ -60,7 +60,7 @@ public enum PluginLoader {
         throw .notFound(library: file, searched: dirs)
     }
 
-    public static func load(path: String) throws(PluginLoadError) -> LoadedLibrary {
+    package static func load(path: String) throws(PluginLoadError) -> LoadedLibrary {
         _ = dlerror()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             throw .dlopenFailed(path: path, message: lastError())

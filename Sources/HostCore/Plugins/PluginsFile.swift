@@ -1,24 +1,24 @@
 import PluginAPI
 
 /// One entry of plugins.yaml.
-public struct PluginEntry: Sendable {
+package struct PluginEntry: Sendable {
     /// Unique name (`jwt_auth`), used in logs, status and as the log label.
-    public var name: String
+    package var name: String
     /// A bare library name (`JWTAuth` → `libJWTAuth.so` searched in the plugin directories),
     /// or a path (absolute, or relative to plugins.yaml).
-    public var library: String
-    public var enabled: Bool
+    package var library: String
+    package var enabled: Bool
     /// A required plugin that fails to load stops start-up (exit code 2).
-    public var required: Bool
+    package var required: Bool
     /// The plugin's own `config:` mapping.
-    public var config: JSONObject
+    package var config: JSONObject
     /// Where the entry is, for messages.
-    public var mark: SourceMark
+    package var mark: SourceMark
 }
 
 /// plugins.yaml: `plugins:` followed by a list of entries.
-public enum PluginsFile {
-    public static func load(path: String) throws(ConfigError) -> [PluginEntry] {
+package enum PluginsFile {
+    package static func load(path: String) throws(ConfigError) -> [PluginEntry] {
         let text: [UInt8]
         do { text = try FileIO.read(path) } catch {
             throw ConfigError(SourceMark(source: path, line: 0, column: 0), "cannot read plugins file: \(error)")
@@ -26,7 +26,7 @@ public enum PluginsFile {
         return try parse(YAMLParser.parse(text, source: path))
     }
 
-    public static func parse(_ root: YAMLNode) throws(ConfigError) -> [PluginEntry] {
+    package static func parse(_ root: YAMLNode) throws(ConfigError) -> [PluginEntry] {
         var top = try ConfigReader(root, path: "", fallbackMark: root.mark)
         let list = top.value("plugins")
         try top.finish()

@@ -2,7 +2,7 @@ import PluginAPI
 import Synchronization
 
 /// How a registered method runs.
-public enum MethodImplementation: Sendable {
+package enum MethodImplementation: Sendable {
     /// On the network thread, no task hop (must not block).
     case inline(RPCInlineHandler)
     /// In its own task.
@@ -11,16 +11,16 @@ public enum MethodImplementation: Sendable {
 
 /// A registered method. A class: it is looked up on every request, and handing out a
 /// reference costs one retain where copying the descriptor's strings and arrays costs many.
-public final class MethodEntry: Sendable {
-    public let descriptor: MethodDescriptor
+package final class MethodEntry: Sendable {
+    package let descriptor: MethodDescriptor
     /// `core` or the plugin's name.
-    public let owner: String
-    public let implementation: MethodImplementation
+    package let owner: String
+    package let implementation: MethodImplementation
     /// The parameter rules, compiled once.
     let rules: CompiledParams
 
     /// Throws when a parameter rule cannot be enforced exactly (see ``CompiledParams``).
-    public init(descriptor: MethodDescriptor, owner: String, implementation: MethodImplementation) throws(UnsupportedParamError) {
+    package init(descriptor: MethodDescriptor, owner: String, implementation: MethodImplementation) throws(UnsupportedParamError) {
         self.descriptor = descriptor
         self.owner = owner
         self.implementation = implementation
@@ -36,12 +36,12 @@ public final class MethodEntry: Sendable {
 
 /// The host's method registry: name → entry. Plugins get an ``OwnedRegistry`` view that
 /// stamps their name on what they register.
-public final class MethodTable: Sendable {
+package final class MethodTable: Sendable {
     private let entries = Mutex<[String: MethodEntry]>([:])
 
-    public init() {}
+    package init() {}
 
-    public func add(_ entry: MethodEntry) throws(DuplicateMethodError) {
+    package func add(_ entry: MethodEntry) throws(DuplicateMethodError) {
         let existing: String? = entries.withLock { table in
             if let e = table[entry.descriptor.name] { return e.owner }
             table[entry.descriptor.name] = entry
@@ -52,7 +52,7 @@ public final class MethodTable: Sendable {
         }
     }
 
-    public func lookup(_ name: String) -> MethodEntry? { entries.withLock { $0[name] } }
+    package func lookup(_ name: String) -> MethodEntry? { entries.withLock { $0[name] } }
 
     /// Replaces the descriptor of a method `owner` registered.
     func updateDescriptor(_ name: String, owner: String, _ change: (MethodDescriptor) -> MethodDescriptor) throws {
@@ -62,14 +62,14 @@ public final class MethodTable: Sendable {
     }
 
     /// Every entry, sorted by name (for discovery and tests).
-    public func all() -> [MethodEntry] { entries.withLock { Array($0.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
+    package func all() -> [MethodEntry] { entries.withLock { Array($0.values) }.sorted { $0.descriptor.name < $1.descriptor.name } }
 
     /// A registry that registers under `owner` straight into the table.
-    public func registry(owner: String) -> OwnedRegistry { OwnedRegistry(table: self, owner: owner, staged: false) }
+    package func registry(owner: String) -> OwnedRegistry { OwnedRegistry(table: self, owner: owner, staged: false) }
 
     /// A registry that only collects; ``OwnedRegistry/commit()`` adds everything or nothing
     /// (a plugin whose activation fails leaves no methods behind).
-    public func stagedRegistry(owner: String) -> OwnedRegistry { OwnedRegistry(table: self, owner: owner, staged: true) }
+    package func stagedRegistry(owner: String) -> OwnedRegistry { OwnedRegistry(table: self, owner: owner, staged: true) }
 
     /// Adds entries all together, or none when one name is taken.
     func addAll(_ new: [MethodEntry]) throws(DuplicateMethodError) {
@@ -87,7 +87,7 @@ public final class MethodTable: Sendable {
 }
 
 /// ``MethodRegistry`` for one owner (the core or a plugin).
-public final class OwnedRegistry: MethodRegistry {
+package final class OwnedRegistry: MethodRegistry {
     let table: MethodTable
     let owner: String
     let staged: Bool
@@ -99,11 +99,11 @@ public final class OwnedRegistry: MethodRegistry {
         self.staged = staged
     }
 
-    public func register(_ descriptor: MethodDescriptor, handler: @escaping RPCHandler) throws {
+    package func register(_ descriptor: MethodDescriptor, handler: @escaping RPCHandler) throws {
         try add(MethodEntry(descriptor: descriptor, owner: owner, implementation: .async(handler)))
     }
 
-    public func registerInline(_ descriptor: MethodDescriptor, handler: @escaping RPCInlineHandler) throws {
+    package func registerInline(_ descriptor: MethodDescriptor, handler: @escaping RPCInlineHandler) throws {
         try add(MethodEntry(descriptor: descriptor, owner: owner, implementation: .inline(handler)))
     }
 

@@ -50,7 +50,7 @@ struct CompiledParams: Sendable {
 
 /// Checks `params` against a method's compiled rules before its handler runs, so every method
 /// reports bad input the same way: `-32602` with `data.param` and `data.rule`.
-public enum ParamValidator {
+package enum ParamValidator {
     static func validate(_ params: JSONValue?, _ rules: CompiledParams) throws(RPCError) -> JSONObject {
         let object: JSONObject
         switch params {
@@ -115,7 +115,7 @@ public enum ParamValidator {
 /// `{m,n}`. That subset is matched exactly as ECMA-262 would; anything else (escapes, `.`,
 /// alternation, groups, negated classes, non-ASCII) does not compile, so a descriptor that
 /// uses it is refused at registration rather than enforced loosely.
-public struct SimplePattern: Sendable {
+package struct SimplePattern: Sendable {
     /// Matching is on UTF-8 bytes: the patterns are ASCII, so any non-ASCII byte fails a class
     /// (comparing Characters would let `0` + a combining accent pass as a digit).
     struct Atom: Sendable {
@@ -127,12 +127,12 @@ public struct SimplePattern: Sendable {
     let atoms: [Atom]
 
     /// Nil for a pattern outside the subset.
-    public init?(_ pattern: String) {
+    package init?(_ pattern: String) {
         guard let atoms = SimplePattern.compile(Array(pattern.utf8)) else { return nil }
         self.atoms = atoms
     }
 
-    public func matches(_ s: String) -> Bool { SimplePattern.match(atoms[...], Array(s.utf8)[...]) }
+    package func matches(_ s: String) -> Bool { SimplePattern.match(atoms[...], Array(s.utf8)[...]) }
 
     static func match(_ atoms: ArraySlice<Atom>, _ bytes: ArraySlice<UInt8>) -> Bool {
         guard let a = atoms.first else { return bytes.isEmpty }

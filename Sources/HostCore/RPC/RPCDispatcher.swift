@@ -4,7 +4,7 @@ import WireProtocols
 /// Runs JSON-RPC messages against the method table: envelope checks, parameter checks, role
 /// checks, then the handler, inline or in a task. Knows nothing of sockets: it returns the
 /// reply bytes, or hands them to `deliver` later.
-public final class RPCDispatcher: Sendable {
+package final class RPCDispatcher: Sendable {
     let methods: MethodTable
     let sessions: SessionRegistry
     let authenticator: Authenticator
@@ -20,7 +20,7 @@ public final class RPCDispatcher: Sendable {
     }
 
     /// What became of a message.
-    public enum Disposition: Sendable, Equatable {
+    package enum Disposition: Sendable, Equatable {
         /// Send these bytes now.
         case reply([UInt8])
         /// Nothing to send (notifications only).
@@ -31,7 +31,7 @@ public final class RPCDispatcher: Sendable {
     }
 
     /// Handles one text message from `connection`.
-    public func handle(_ message: [UInt8], connection: UInt64, sequence: UInt64,
+    package func handle(_ message: [UInt8], connection: UInt64, sequence: UInt64,
                        deliver: @escaping @Sendable ([UInt8]?) -> Void) -> Disposition {
         switch JSONRPC.decode(message) {
         case .rejected(let error):
@@ -241,14 +241,14 @@ public final class RPCDispatcher: Sendable {
 }
 
 /// Hooks for metrics: told about every completed call and every rejected envelope.
-public protocol RPCObserver: Sendable {
+package protocol RPCObserver: Sendable {
     func completed(method: String, error: Int?, seconds: Double)
     func rejected(_ error: RPCError)
 }
 
 extension RPCDispatcher {
     /// The metrics label of calls to methods that do not exist.
-    public static let unknownMethodLabel = "(unknown)"
+    package static let unknownMethodLabel = "(unknown)"
 }
 
 extension Result where Success == RPCDispatcher.Prepared, Failure == RPCError {

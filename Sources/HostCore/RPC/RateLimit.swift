@@ -1,13 +1,13 @@
 import PluginAPI
 
 /// A token bucket: `rate` tokens per second up to `burst`; one token per request.
-public struct TokenBucket: Sendable {
-    public let rate: Double
-    public let burst: Double
+package struct TokenBucket: Sendable {
+    package let rate: Double
+    package let burst: Double
     private var tokens: Double
     private var updated: Double
 
-    public init(rate: Double, burst: Double, now: Double) {
+    package init(rate: Double, burst: Double, now: Double) {
         self.rate = rate
         self.burst = burst
         tokens = burst
@@ -15,7 +15,7 @@ public struct TokenBucket: Sendable {
     }
 
     /// Takes a token; when none is left, how many milliseconds until one is.
-    public mutating func take(now: Double) -> Int? {
+    package mutating func take(now: Double) -> Int? {
         tokens = min(burst, tokens + (now - updated) * rate)
         updated = now
         if tokens >= 1 {
@@ -27,21 +27,21 @@ public struct TokenBucket: Sendable {
 }
 
 /// Rate limits from `security.rate_limit`.
-public struct RateLimitSettings: Sendable {
+package struct RateLimitSettings: Sendable {
     /// Requests per second per connection (all methods together).
-    public var requestsPerSecond: Double = 100
-    public var burst: Double = 200
+    package var requestsPerSecond: Double = 100
+    package var burst: Double = 200
     /// Tighter per-connection limits for particular methods, requests per second.
-    public var methods: [String: Double] = [:]
+    package var methods: [String: Double] = [:]
     /// Failed authentications from one IP before further attempts are refused for a while.
-    public var authFailuresBeforeBackoff = 5
-    public init() {}
+    package var authFailuresBeforeBackoff = 5
+    package init() {}
 }
 
 /// Per-IP memory of failed authentications: after `threshold` failures in a row, further
 /// attempts are refused for a time that doubles with each failure (1 s … 60 s). Success
 /// forgets the IP. Bounded: the oldest entries go first.
-public struct AuthThrottle: Sendable {
+package struct AuthThrottle: Sendable {
     struct Entry {
         var failures: Int
         var lastFailure: Double
@@ -52,15 +52,15 @@ public struct AuthThrottle: Sendable {
     static let capacity = 10_000
     static let forgetAfter = 600.0
 
-    public init(threshold: Int) { self.threshold = threshold }
+    package init(threshold: Int) { self.threshold = threshold }
 
     /// Milliseconds to wait before this IP may try again, nil when it may try now.
-    public func retryAfter(_ ip: String, now: Double) -> Int? {
+    package func retryAfter(_ ip: String, now: Double) -> Int? {
         guard let e = entries[ip], e.blockedUntil > now else { return nil }
         return Int(((e.blockedUntil - now) * 1000).rounded(.up))
     }
 
-    public mutating func failed(_ ip: String, now: Double) {
+    package mutating func failed(_ ip: String, now: Double) {
         if entries.count >= AuthThrottle.capacity, entries[ip] == nil {
             entries = entries.filter { now - $0.value.lastFailure < AuthThrottle.forgetAfter }
             if entries.count >= AuthThrottle.capacity, let oldest = entries.min(by: { $0.value.lastFailure < $1.value.lastFailure }) {
@@ -78,5 +78,5 @@ public struct AuthThrottle: Sendable {
         entries[ip] = e
     }
 
-    public mutating func succeeded(_ ip: String) { entries.removeValue(forKey: ip) }
+    package mutating func succeeded(_ ip: String) { entries.removeValue(forKey: ip) }
 }

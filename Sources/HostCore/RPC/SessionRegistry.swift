@@ -3,20 +3,20 @@ import Synchronization
 
 /// What the host knows about one connection's client, shared between the network thread and
 /// handler tasks (authenticate writes it, every call reads it).
-public struct SessionState: Sendable {
-    public var ref: ConnectionRef
-    public var principal: Principal?
+package struct SessionState: Sendable {
+    package var ref: ConnectionRef
+    package var principal: Principal?
     /// Opaque id handed to the client by `authenticate`.
-    public var sessionID: String?
+    package var sessionID: String?
     /// Where the client is and what host name it used.
-    public var origin: CallOrigin
-    public var connectedAt: Double
+    package var origin: CallOrigin
+    package var connectedAt: Double
     var bucket: TokenBucket
     var methodBuckets: [String: TokenBucket] = [:]
 }
 
 /// What the registry says about a call before it runs.
-public enum Admission: Sendable {
+package enum Admission: Sendable {
     /// Go ahead; the caller's identity (nil when not authenticated) and origin.
     case admitted(Principal?, CallOrigin)
     /// Over the connection's rate: `-32040` with this many milliseconds to wait.
@@ -25,17 +25,17 @@ public enum Admission: Sendable {
 
 /// Connection id → session (identity, rate-limit buckets), behind one lock: admitting a call
 /// is one dictionary lookup.
-public final class SessionRegistry: Sendable {
+package final class SessionRegistry: Sendable {
     private let sessions = Mutex<[UInt64: SessionState]>([:])
     /// Told when a connection gets an identity (the network thread lifts its stranger limits).
     private let authenticatedHook = Mutex<(@Sendable (ConnectionRef) -> Void)?>(nil)
-    public let limits: RateLimitSettings
+    package let limits: RateLimitSettings
 
-    public init(limits: RateLimitSettings = RateLimitSettings()) { self.limits = limits }
+    package init(limits: RateLimitSettings = RateLimitSettings()) { self.limits = limits }
 
     func onAuthenticated(_ hook: @escaping @Sendable (ConnectionRef) -> Void) { authenticatedHook.withLock { $0 = hook } }
 
-    public func open(_ ref: ConnectionRef, remoteHost: String) {
+    package func open(_ ref: ConnectionRef, remoteHost: String) {
         let now = HostClock.monotonic()
         let bucket = TokenBucket(rate: limits.requestsPerSecond, burst: limits.burst, now: now)
         sessions.withLock {
@@ -45,10 +45,10 @@ public final class SessionRegistry: Sendable {
     }
 
     /// The host name the client used, once known (the WebSocket upgrade's `Host`).
-    public func setRequestHost(_ id: UInt64, _ host: String?) { sessions.withLock { $0[id]?.origin.requestHost = host } }
+    package func setRequestHost(_ id: UInt64, _ host: String?) { sessions.withLock { $0[id]?.origin.requestHost = host } }
 
     /// Counts one request against the connection's limits and returns its identity.
-    public func admit(_ id: UInt64, method: String) -> Admission {
+    package func admit(_ id: UInt64, method: String) -> Admission {
         let now = HostClock.monotonic()
         let perMethod = limits.methods[method]
         return sessions.withLock { table in
@@ -65,14 +65,14 @@ public final class SessionRegistry: Sendable {
         }
     }
 
-    public func close(_ id: UInt64) { _ = sessions.withLock { $0.removeValue(forKey: id) } }
+    package func close(_ id: UInt64) { _ = sessions.withLock { $0.removeValue(forKey: id) } }
 
-    public func principal(_ id: UInt64) -> Principal? { sessions.withLock { $0[id]?.principal } }
+    package func principal(_ id: UInt64) -> Principal? { sessions.withLock { $0[id]?.principal } }
 
-    public func state(_ id: UInt64) -> SessionState? { sessions.withLock { $0[id] } }
+    package func state(_ id: UInt64) -> SessionState? { sessions.withLock { $0[id] } }
 
     /// Records an authentication on a connection that is still open (nil: forget it).
-    public func setPrincipal(_ id: UInt64, _ principal: Principal?, sessionID: String?) {
+    package func setPrincipal(_ id: UInt64, _ principal: Principal?, sessionID: String?) {
         let ref: ConnectionRef? = sessions.withLock { table in
             let had = table[id]?.principal != nil
             table[id]?.principal = principal
@@ -82,10 +82,10 @@ public final class SessionRegistry: Sendable {
         if let ref { authenticatedHook.withLock { $0 }?(ref) }
     }
 
-    public var count: Int { sessions.withLock { $0.count } }
+    package var count: Int { sessions.withLock { $0.count } }
 
     /// Connections with an unexpired identity, and their roles.
-    public func authenticated() -> [(ref: ConnectionRef, role: Role)] {
+    package func authenticated() -> [(ref: ConnectionRef, role: Role)] {
         let now = HostClock.now()
         return sessions.withLock { table in
             table.values.compactMap { s in
@@ -96,7 +96,7 @@ public final class SessionRegistry: Sendable {
     }
 
     /// The roles of the given connections (nil for unauthenticated or gone).
-    public func roles(_ ids: [UInt64]) -> [UInt64: Role] {
+    package func roles(_ ids: [UInt64]) -> [UInt64: Role] {
         let now = HostClock.now()
         return sessions.withLock { table in
             var out: [UInt64: Role] = [:]

@@ -2,7 +2,7 @@ import PluginAPI
 import Synchronization
 
 /// Computes the response to a plain HTTP request.
-public enum HTTPRouteImplementation: Sendable {
+package enum HTTPRouteImplementation: Sendable {
     /// Fast and non-blocking: runs on the network thread (open routes only).
     case inline(@Sendable (HTTPRouteRequest) -> HTTPRouteResponse)
     /// May suspend: runs in a task.
@@ -10,29 +10,29 @@ public enum HTTPRouteImplementation: Sendable {
 }
 
 /// One route: an exact path, or a prefix (ending in `/`) covering every path below it.
-public struct HTTPRoute: Sendable {
-    public let path: String
-    public let isPrefix: Bool
+package struct HTTPRoute: Sendable {
+    package let path: String
+    package let isPrefix: Bool
     /// Credentials needed (Bearer or X-API-Key) and the lowest role; nil: open.
-    public let minimumRole: Role?
+    package let minimumRole: Role?
     /// `core` or the plugin's name.
-    public let owner: String
-    public let summary: String
-    public let implementation: HTTPRouteImplementation
+    package let owner: String
+    package let summary: String
+    package let implementation: HTTPRouteImplementation
 }
 
 /// The plain HTTP endpoints: the host's (`/health*`, `/metrics`, `/openrpc.json`, the
 /// console) and the plugins' prefixes (`/files/`). Anything else is a 404 JSON body.
-public final class HTTPRouter: Sendable {
+package final class HTTPRouter: Sendable {
     private let routes = Mutex<[HTTPRoute]>([])
 
-    public init() {}
+    package init() {}
 
     /// Adds a route; a path already served (or a prefix overlapping another) is refused.
-    public func add(_ route: HTTPRoute) throws(HTTPRouteError) { try addAll([route]) }
+    package func add(_ route: HTTPRoute) throws(HTTPRouteError) { try addAll([route]) }
 
     /// A host route: an exact path, or a prefix when it ends in `/` (`/` itself is exact).
-    public func add(_ path: String, role: Role? = nil, summary: String = "", _ implementation: HTTPRouteImplementation) {
+    package func add(_ path: String, role: Role? = nil, summary: String = "", _ implementation: HTTPRouteImplementation) {
         do {
             try add(HTTPRoute(path: path, isPrefix: path.count > 1 && path.hasSuffix("/"), minimumRole: role, owner: "core", summary: summary,
                               implementation: implementation))
@@ -42,14 +42,14 @@ public final class HTTPRouter: Sendable {
     }
 
     /// The route for a request path: an exact match, else the longest prefix.
-    public func route(for path: String) -> HTTPRoute? {
+    package func route(for path: String) -> HTTPRoute? {
         routes.withLock { rs in
             if let exact = rs.first(where: { !$0.isPrefix && $0.path == path }) { return exact }
             return rs.filter { $0.isPrefix && path.hasPrefix($0.path) }.max { $0.path.count < $1.path.count }
         }
     }
 
-    public var all: [HTTPRoute] { routes.withLock { $0 } }
+    package var all: [HTTPRoute] { routes.withLock { $0 } }
 
     /// Adds routes all together, or none when one clashes.
     func addAll(_ new: [HTTPRoute]) throws(HTTPRouteError) {

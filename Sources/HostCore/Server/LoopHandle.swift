@@ -5,9 +5,9 @@ import Synchronization
 import WireProtocols
 
 /// Identifies a connection across threads: the fd may be reused, the id never is.
-public struct ConnectionRef: Sendable, Hashable {
-    public let fd: Int32
-    public let id: UInt64
+package struct ConnectionRef: Sendable, Hashable {
+    package let fd: Int32
+    package let id: UInt64
 }
 
 /// Work handed to the network thread from other threads.
@@ -30,7 +30,7 @@ enum LoopJob: Sendable {
 
 /// The thread-safe side of the network thread: a job queue and the eventfd that wakes it.
 /// Posting is lock + append; the eventfd is only written when the queue was empty.
-public final class LoopHandle: Sendable {
+package final class LoopHandle: Sendable {
     let wakeFD: Int32
     private let jobs = Mutex<[LoopJob]>([])
 
@@ -63,8 +63,8 @@ public final class LoopHandle: Sendable {
     /// Asks the server to shut down gracefully (from a signal handler thread or a test).
     /// Jobs run in order: notifications posted before it (`system.shutdown`) are queued
     /// before the 1001 close frames.
-    public func requestShutdown() { post(.shutdown) }
+    package func requestShutdown() { post(.shutdown) }
 
     /// Runs `answer` on the network thread once it reaches the job (the watchdog's probe).
-    public func heartbeat(_ answer: @escaping @Sendable () -> Void) { post(.heartbeat(answer)) }
+    package func heartbeat(_ answer: @escaping @Sendable () -> Void) { post(.heartbeat(answer)) }
 }

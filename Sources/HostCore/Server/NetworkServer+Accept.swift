@@ -76,13 +76,13 @@ extension NetworkServer {
     }
 
     /// Queues the 503 for a connection over a limit; the lifecycle then shuts our side and
-    /// discards input until the peer closes, so it reads the whole response.
+    /// discards input until the peer closes, so it reads the whole response. Over TLS the 503
+    /// is encrypted once the client's handshake completes (within the same refusal time).
     private func refuse(_ fd: Int32, peer: (host: String, port: String), key: String, reason: RefusalReason, now: Double) {
         observer.rejected(reason: reason.rawValue)
         logRefusal(reason, peer: peer.host, key: key, now: now)
-        guard refusingCount < NetworkServer.maxRefusing, tls == nil else {
-            // A flood beyond what can be answered (or TLS, which cannot answer before its
-            // handshake): close before reading anything, which is a FIN, not a reset.
+        guard refusingCount < NetworkServer.maxRefusing else {
+            // A flood beyond what can be answered: closed before anything is read.
             close(fd)
             return
         }
@@ -90,6 +90,13 @@ extension NetworkServer {
                            lifecycle: ConnectionLifecycle(refusedAt: now))
         nextID += 1
         c.wasRefused = true
+        if let tls {
+            guard let session = TLSSession(tls) else {
+                close(fd)
+                return
+            }
+            c.tls = session
+        }
         guard register(c) else { return }
         refusingCount += 1
         append(c, refusals[reason] ?? NetworkServer.refusal(reason, settings).serialize(keepAlive: false))

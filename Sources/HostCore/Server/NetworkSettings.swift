@@ -1,31 +1,31 @@
 import PluginAPI
 
 /// Settings the network thread needs (from `server.*` and `security.*`).
-public struct NetworkSettings: Sendable {
-    public var host: String
-    public var port: Int
-    public var websocketPath: String
-    public var maxConnections: Int
+package struct NetworkSettings: Sendable {
+    package var host: String
+    package var port: Int
+    package var websocketPath: String
+    package var maxConnections: Int
     /// Per client address (IPv4 address, IPv6 /64).
-    public var maxConnectionsPerAddress: Int
+    package var maxConnectionsPerAddress: Int
     /// Connections without an identity may use at most this many of `maxConnections`.
-    public var unauthenticatedBudget: Int
-    public var maxMessageBytes: Int
+    package var unauthenticatedBudget: Int
+    package var maxMessageBytes: Int
     /// The largest message before `authenticate` succeeds.
-    public var unauthenticatedMaxMessageBytes: Int
+    package var unauthenticatedMaxMessageBytes: Int
     /// A WebSocket that has not authenticated by then is closed with 1008.
-    public var authTimeout: Double
-    public var maxOutboundBytes: Int
-    public var pingInterval: Double
-    public var pingTimeout: Double
-    public var requestTimeout: Double
-    public var idleTimeout: Double
-    public var shutdownTimeout: Double
-    public var allowedOrigins: [String]
-    public var tlsCertFile: String?
-    public var tlsKeyFile: String?
+    package var authTimeout: Double
+    package var maxOutboundBytes: Int
+    package var pingInterval: Double
+    package var pingTimeout: Double
+    package var requestTimeout: Double
+    package var idleTimeout: Double
+    package var shutdownTimeout: Double
+    package var allowedOrigins: [String]
+    package var tlsCertFile: String?
+    package var tlsKeyFile: String?
 
-    public init(_ c: ServiceConfig) {
+    package init(_ c: ServiceConfig) {
         host = c.server.host
         port = c.server.port
         websocketPath = c.server.websocketPath
@@ -48,7 +48,7 @@ public struct NetworkSettings: Sendable {
 }
 
 /// Tells the rest of the host about connections coming and going (sessions, events, metrics).
-public protocol ConnectionObserver: Sendable {
+package protocol ConnectionObserver: Sendable {
     func opened(_ ref: ConnectionRef, remoteHost: String)
     /// Now a WebSocket; `requestHost` is the host name the client used (Host header, no port).
     func upgraded(_ ref: ConnectionRef, requestHost: String?)

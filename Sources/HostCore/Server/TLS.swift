@@ -1,9 +1,9 @@
 import COpenSSL
 
 /// A TLS problem at start-up (bad certificate or key): a configuration error.
-public struct TLSConfigError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+package struct TLSConfigError: Error, Sendable, CustomStringConvertible {
+    package let message: String
+    package var description: String { message }
 }
 
 /// The server's TLS configuration: one `SSL_CTX` (TLS 1.2 and later) from PEM files.

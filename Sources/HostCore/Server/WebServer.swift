@@ -3,10 +3,10 @@ import PluginAPI
 
 /// The public face of the network layer: binds the port, runs the network thread, and
 /// returns from ``run()`` once a graceful shutdown has finished.
-public final class WebServer: Sendable {
-    public let handle: LoopHandle
+package final class WebServer: Sendable {
+    package let handle: LoopHandle
     /// The bound port (useful with `port: 0`).
-    public let port: Int
+    package let port: Int
     private let server: NetworkServerBox
 
     init(settings: NetworkSettings, dispatcher: RPCDispatcher, router: HTTPRouter, authorizer: HTTPAuthorizer,
@@ -20,7 +20,7 @@ public final class WebServer: Sendable {
 
     /// Serves until ``LoopHandle/requestShutdown()``; then finishes in-flight requests, sends
     /// close 1001 to every WebSocket client and returns.
-    public func run() async {
+    package func run() async {
         let server = self.server
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             spawnThread {

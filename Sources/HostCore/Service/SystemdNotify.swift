@@ -5,15 +5,15 @@ import PluginAPI
 /// The sd_notify protocol, by hand (no libsystemd): one datagram of `KEY=value` lines to the
 /// AF_UNIX socket systemd names in `NOTIFY_SOCKET` (a path, or `@name` in the abstract
 /// namespace). Used for `Type=notify` readiness, `STOPPING=1` and the watchdog.
-public struct SystemdNotify: Sendable, Equatable {
+package struct SystemdNotify: Sendable, Equatable {
     /// The socket address bytes (`sun_path`; a leading NUL for an abstract name).
     let path: [UInt8]
     /// How often systemd wants `WATCHDOG=1`: half its `WatchdogSec`, nil when off or meant for
     /// another process (`WATCHDOG_PID`).
-    public let watchdogInterval: Double?
+    package let watchdogInterval: Double?
 
     /// From the environment systemd gives the service; nil when not run under systemd's notify.
-    public init?(environment env: [String: String], pid: Int32) {
+    package init?(environment env: [String: String], pid: Int32) {
         guard let socket = env["NOTIFY_SOCKET"], socket.utf8.count > 1, socket.utf8.count < 108 else { return nil }
         switch socket.utf8.first {
         case UInt8(ascii: "/"): path = Array(socket.utf8)
@@ -31,7 +31,7 @@ public struct SystemdNotify: Sendable, Equatable {
     /// Sends one state message (`READY=1`, `STOPPING=1`, `WATCHDOG=1`, `STATUS=…`); false when
     /// it could not be delivered (systemd gone: nothing to do about it).
     @discardableResult
-    public func send(_ state: String) -> Bool {
+    package func send(_ state: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -1,26 +1,26 @@
 import Glibc
 
 /// A failed system call, with errno's text.
-public struct SystemError: Error, Sendable, CustomStringConvertible {
-    public let call: String
-    public let errno: Int32
-    public init(_ call: String, errno: Int32 = Glibc.errno) {
+package struct SystemError: Error, Sendable, CustomStringConvertible {
+    package let call: String
+    package let errno: Int32
+    package init(_ call: String, errno: Int32 = Glibc.errno) {
         self.call = call
         self.errno = errno
     }
-    public var description: String { "\(call): \(String(cString: strerror(errno)))" }
+    package var description: String { "\(call): \(String(cString: strerror(errno)))" }
 }
 
 /// The few file operations the host needs, without Foundation (it would add ~15 MB of RSS).
-public enum FileIO {
-    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+package enum FileIO {
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    public static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    public static func read(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
+    package static func read(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open \(path)") }
         defer { close(fd) }
@@ -40,7 +40,7 @@ public enum FileIO {
     }
 
     /// Writes via a temporary file and rename, so readers see the old or the new file, never half.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
+    package static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(SystemError) {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SystemError("open \(tmp)") }
@@ -71,7 +71,7 @@ public enum FileIO {
     }
 
     /// Creates `path` and its missing parents (like `mkdir -p`); an existing directory is fine.
-    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+    package static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         if isDirectory(path) { return }
         let parent = dirname(path)
         if parent != path && parent != "." && parent != "/" { try makeDirectories(parent, mode: mode) }
@@ -79,19 +79,19 @@ public enum FileIO {
     }
 
     /// The directory part of a path (`.` for a bare name).
-    public static func dirname(_ path: String) -> String {
+    package static func dirname(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])
     }
 
     /// `path` made absolute against `base` when relative.
-    public static func resolve(_ path: String, against base: String) -> String {
+    package static func resolve(_ path: String, against base: String) -> String {
         path.hasPrefix("/") ? path : (base == "." ? path : base + "/" + path)
     }
 
     /// The directory holding the running executable.
-    public static func executableDirectory() -> String {
+    package static func executableDirectory() -> String {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         guard n > 0 else { return "." }
@@ -99,7 +99,7 @@ public enum FileIO {
     }
 
     /// The process environment as a dictionary.
-    public static func environment() -> [String: String] {
+    package static func environment() -> [String: String] {
         var env: [String: String] = [:]
         var p = environ
         while let entry = p.pointee {
@@ -112,7 +112,7 @@ public enum FileIO {
 }
 
 /// When the running executable was last written (its build time), seconds since the epoch.
-public func executableModificationTime() -> Double {
+package func executableModificationTime() -> Double {
     var st = stat()
     guard stat("/proc/self/exe", &st) == 0 else { return 0 }
     return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
