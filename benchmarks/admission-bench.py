@@ -6,7 +6,7 @@ the daemon's peak RSS while 500 unauthenticated connections each push an unfinis
   benchmarks/admission-bench.py [--seconds 10] [--binary PATH]
 
 The legitimate client is benchmarks/bin/loadgen (1 connection, lockstep ping, from 127.0.0.1);
-the attacker runs from 127.0.0.2 (and 127.0.0.10-17 for the 500 frames: 64 per address).
+the attacker runs from 127.0.0.2 (and 127.0.0.10-18 for the 500 frames: 60 per address, under the cap of 64).
 """
 import argparse
 import json
