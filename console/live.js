@@ -1,7 +1,9 @@
 // Live view of one camera: MediaMTX's WebRTC player (WHEP: POST an SDP offer to
 // `<streams.webrtc>/whep`, set the answer), HLS through the browser's own <video> support as the
 // fallback (Chromium has none), and when neither plays — or no media backend is up — the latest
-// snapshot, refreshed on request, with a sentence saying why there is no live video.
+// snapshot, refreshed on request, with a sentence saying why there is no live video. Where the
+// media server has an HLS address, a link opens its own HLS page (MediaMTX bundles a player
+// there: no script of another origin ever runs in the console).
 import { describeError, HttpError } from "./errors.js";
 import { BlobSlot } from "./media.js";
 import { showSnapshot } from "./capture.js";
@@ -98,8 +100,9 @@ export class LivePanel {
     this.caption = h("p", { class: "shot-caption" });
     this.refreshButton = h("button", { type: "button", class: "btn btn-small", dataset: { action: "refresh-snapshot" }, hidden: true, onclick: (ev) => busy(ev.currentTarget, "Refreshing…", () => this.refreshSnapshot()) }, "Refresh snapshot");
     this.snapMsg = h("p", { class: "card-msg", role: "status", hidden: true });
+    this.playerLink = h("a", { class: "live-player-link", target: "_blank", rel: "noopener noreferrer", hidden: true }, "Open the media server's HLS player");
     this.panel = h("section", { class: "panel live-panel", id, hidden: true, "aria-label": `Live view of ${card.cam.device}` },
-      this.status, this.video, this.img, this.caption, this.refreshButton, this.snapMsg,
+      this.status, this.playerLink, this.video, this.img, this.caption, this.refreshButton, this.snapMsg,
       h("button", { type: "button", class: "btn btn-small", onclick: () => { this.close(); this.button.focus(); } }, "Close live view"));
     this.panel.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { this.close(); this.button.focus(); } });
   }
@@ -178,11 +181,16 @@ export class LivePanel {
     } else if (hls) {
       reasons.push("this browser cannot play HLS by itself");
     }
-    return this.fallback(reasons.join(", and "));
+    return this.fallback(reasons.join(", and "), hls);
   }
 
-  fallback(reason) {
+  /** The snapshot instead of video; `hls` (the stream's playlist URL) offers the media server's own page. */
+  fallback(reason, hls) {
     this.stopMedia();
+    if (hls) {
+      this.playerLink.href = hls.replace(/index\.m3u8$/, "");
+      this.playerLink.hidden = false;
+    }
     this.panel.dataset.mode = "snapshot";
     message(this.status, `No live video: ${reason}. Showing the latest snapshot instead.`, "info");
     const { take, list } = this.snapshotWays();
@@ -242,6 +250,7 @@ export class LivePanel {
     this.video.srcObject = null;
     this.video.removeAttribute("src");
     this.video.hidden = true;
+    this.playerLink.hidden = true;
     this.refreshButton.hidden = true;
     message(this.snapMsg, "");
   }

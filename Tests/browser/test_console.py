@@ -268,6 +268,7 @@ def test_live_view_without_a_media_backend_says_why(browser, daemon):
     note = browser.wait_text('article.card[data-device="test_cam0"] .live-panel .card-msg', "No snapshot can be shown")
     assert_sentence(note)
     assert not browser.find('article.card[data-device="test_cam0"] video').is_displayed()
+    assert not browser.find('article.card[data-device="test_cam0"] .live-player-link').is_displayed()  # no media server
 
 
 def test_live_view_with_the_mediamtx_stand_in_falls_back_to_snapshots(browser, daemon_factory, mediamtx):
@@ -288,6 +289,10 @@ def test_live_view_with_the_mediamtx_stand_in_falls_back_to_snapshots(browser, d
     assert "cannot play HLS" in status or "HLS stream did not play" in status
     assert_sentence(status)
     assert browser.find('article.card[data-device="test_cam0"] .live-panel').get_attribute("data-mode") == "snapshot"
+    # The media server's own HLS page (its bundled player), in a new tab.
+    link = browser.find('article.card[data-device="test_cam0"] .live-player-link')
+    assert link.is_displayed() and link.get_attribute("href") == f"http://127.0.0.1:{hls_port}/test_cam0/"
+    assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
 
 
 # --- errors and the system page ----------------------------------------------------------------------
