@@ -13,10 +13,8 @@ final class Connection {
     let addressKey: String
     let acceptedAt: Double
     var lifecycle: ConnectionLifecycle
-    /// Counted by admission (false for refused connections, and once evicted).
-    var admitted = false
-    /// Refused at admission (it never became a session).
-    var wasRefused = false
+    /// Where it stands with admission control.
+    var admission = AdmissionState.pending
     /// Whether an identity is bound to it (WebSocket `authenticate`, or an authorized HTTP
     /// request): unauthenticated connections share a budget and small message limits.
     var authenticated = false
@@ -91,4 +89,16 @@ final class BodyTransfer {
         case .stream(let s, _): s.cancel()
         }
     }
+}
+
+/// A connection's standing with admission control.
+enum AdmissionState {
+    /// Accepted, not yet registered.
+    case pending
+    /// Counted against the limits (total, per address, unauthenticated budget).
+    case counted
+    /// No longer counted: evicted (still writing its close) or closing.
+    case released
+    /// Refused at accept: it only gets its 503 and never becomes a session.
+    case refused
 }

@@ -59,7 +59,7 @@ extension NetworkServer {
         }
         guard register(c) else { return }
         admission.admitted(c.ref, address: key)
-        c.admitted = true
+        c.admission = .counted
         observer.opened(c.ref, remoteHost: c.remoteHost)
     }
 
@@ -89,7 +89,7 @@ extension NetworkServer {
         let c = Connection(fd: fd, id: nextID, remoteHost: peer.host, remotePort: peer.port, addressKey: key, now: now,
                            lifecycle: ConnectionLifecycle(refusedAt: now))
         nextID += 1
-        c.wasRefused = true
+        c.admission = .refused
         if let tls {
             guard let session = TLSSession(tls) else {
                 close(fd)

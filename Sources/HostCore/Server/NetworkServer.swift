@@ -212,7 +212,7 @@ final class NetworkServer {
             setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
         }
         close(c.fd)
-        if c.wasRefused {
+        if c.admission == .refused {
             refusingCount -= 1
         } else {
             releaseAdmission(c)
@@ -222,8 +222,8 @@ final class NetworkServer {
 
     /// The connection stops counting against admission (closed, or evicted and draining).
     func releaseAdmission(_ c: Connection) {
-        guard c.admitted else { return }
-        c.admitted = false
+        guard c.admission == .counted else { return }
+        c.admission = .released
         admission.closed(c.id, address: c.addressKey)
     }
 
