@@ -414,7 +414,27 @@ def test_storage_full_refuses_and_ends_recordings(direct, store):
     assert all(int(probe(f)["streams"][0]["nb_read_packets"]) > 0 for f in recording_files(store))
 
 
+def test_stop_streaming_leaves_a_recordings_stream_published(streamed, store):
+    async def go():
+        op = await Client.open(streamed.url, "operator")
+        await op.call("start_recording", {"device": "test_cam0", "format": "mkv"})
+        stopped = (await op.call("stop_streaming", {"device": "test_cam0"}))["result"]
+        await asyncio.sleep(2)
+        status = (await op.call("get_stream_status", {"device": "test_cam0"}))["result"]
+        recording = (await op.call("get_camera_status", {"device": "test_cam0"}))["result"]["recording"]
+        ended = (await op.call("stop_recording", {"device": "test_cam0"}))["result"]
+        return stopped, status, recording, ended
+    stopped, status, recording, ended = asyncio.run(go())
+    assert stopped["still_publishing"] is True and "recording" in stopped["message"]
+    assert status["status"] == "ACTIVE" and status["ready"] is True and recording is not None
+    assert ended["status"] == "STOPPED"
+    files = recording_files(store)
+    assert files and sum(packet_span(f)[2] for f in files) >= 15  # recorded on, unbroken by the stop
+
+
 def test_media_backend_failing_mid_recording(streamed, store):
+    """MediaMTX killed mid-recording ends it (ERROR, media_backend_failed) with playable files;
+    restarted, it serves a new recording."""
     mtx = streamed.mtx
 
     async def go():
@@ -425,8 +445,22 @@ def test_media_backend_failing_mid_recording(streamed, store):
         mtx.proc.send_signal(signal.SIGKILL)
         mtx.proc.wait()
         subprocess.run(["pkill", "-f", f"rtsp://127.0.0.1:{mtx.publish_port}/"], capture_output=True)  # its publisher goes with it
-        return started, await until_note(op, "recording.stop", timeout=30)
-    started, stop = asyncio.run(go())
+        stop = await until_note(op, "recording.stop", timeout=30)
+        left = [l for l in ffmpeg_children(streamed) if "segment" in l]
+        # MediaMTX comes back (same ports, empty configuration): the path is restored and a
+        # new recording reads the stream again.
+        before = set(recording_files(store))
+        mtx.start()
+        again = None
+        for _ in range(100):
+            again = await op.call("start_recording", {"device": "test_cam0", "format": "fmp4"})
+            if "result" in again:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2.5)
+        ended = await op.call("stop_recording", {"device": "test_cam0"})
+        return started, stop, left, again, ended, sorted(set(recording_files(store)) - before)
+    started, stop, left, again, ended, new_files = asyncio.run(go())
     # From the stream the first file opens only with the first keyframe: the start time is then,
     # the second the file's name carries (read a moment after FFmpeg opened it).
     stamp = datetime.datetime.strptime(started["filename"][len("test_cam0_"):-len(".mp4")], "%Y-%m-%d_%H-%M-%S").replace(tzinfo=datetime.timezone.utc)
@@ -435,7 +469,10 @@ def test_media_backend_failing_mid_recording(streamed, store):
     assert stop["params"]["cause"] == "media_backend_failed" and stop["params"]["status"] == "ERROR"
     files = recording_files(store)
     assert files and all(probe(f)["streams"][0]["codec_name"] == "h264" for f in files)
-    assert ffmpeg_children(streamed) == [] or all("keeper" not in l and "segment" not in l for l in ffmpeg_children(streamed))
+    assert left == []  # the recorder ended with the stream
+    assert "result" in again and again["result"]["status"] == "RECORDING", again
+    assert ended["result"]["status"] == "STOPPED" and new_files
+    assert all(int(probe(f)["streams"][0]["nb_read_packets"]) > 0 for f in new_files)
 
 
 FAKE = REPO / "Tests" / "FakeV4L2"
@@ -464,3 +501,58 @@ def test_camera_unplugged_mid_recording(daemon_factory, fixtures, store, tmp_pat
     files = recording_files(store, "camera0")
     assert files and all(int(probe(f)["streams"][0]["nb_read_packets"]) > 0 for f in files)
     assert ffmpeg_children(d) == []
+
+
+def test_a_v4l2_camera_is_read_once_by_the_publisher(daemon_factory, fixtures, store, tmp_path):
+    """With a media backend up, the publisher MediaMTX runs is the device's one reader: snapshots
+    and recordings of a V4L2 camera read the stream, and no FFmpeg of the daemon opens the
+    device (the fake camera serves the stand-in's publisher and the daemon alike)."""
+    subprocess.run(["make", "-s", "-C", str(FAKE)], check=True, capture_output=True)
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    (dev / "video0").write_text(UVC)
+    fake = {"LD_PRELOAD": str(FAKE / "libfakev4l2.so"), "FAKE_V4L2_DIR": str(dev)}
+    mtx = mtx_server.MediaMTX(tmp_path / "mtx", env=fake).start()
+    try:
+        plugins = [DEFAULT_PLUGINS[0], {"name": "v4l2_source", "library": "V4L2Source", "config": {"devices_dir": str(dev), "discovery": "inotify"}},
+                   backend(mtx), capture(), storage(fixtures, store)]
+        d = daemon_factory(plugins=plugins, env=fake).start()
+        device_readers = []
+
+        def watch():
+            device_readers.extend(l for l in ffmpeg_children(d) if str(dev / "video0") in l)
+
+        async def go():
+            op = await Client.open(d.url, "operator")
+            for _ in range(100):
+                cams = (await op.call("get_camera_list"))["result"]["cameras"]
+                if cams and cams[0]["status"] == "CONNECTED" and "camera0" in configured_paths(mtx):
+                    break
+                await asyncio.sleep(0.1)
+            started = await op.call("start_streaming", {"device": "camera0"})
+            assert "result" in started, started
+            shots = []
+            for _ in range(3):
+                shots.append((await op.call("take_snapshot", {"device": "camera0"}))["result"])
+                watch()
+            rec = await op.call("start_recording", {"device": "camera0", "format": "mkv"})
+            await asyncio.sleep(2.5)
+            watch()
+            await op.call("stop_recording", {"device": "camera0"})
+            return shots, rec
+        shots, rec = asyncio.run(go())
+        assert [s["tier"] for s in shots] == [1, 1, 1], shots
+        assert probe(shots[0]["file_path"])["streams"][0]["width"] == 320
+        assert "result" in rec and device_readers == []
+        files = recording_files(store, "camera0")
+        assert files and all(probe(f)["streams"][0]["codec_name"] == "h264" for f in files)  # the stream, copied
+        hooks = json.loads(mtx.request("GET", "/_stub/hooks")[2])
+        publishers = [h for h in hooks if h["kind"] == "runOnDemand" and h.get("path") == "camera0"]
+        assert publishers and str(dev / "video0") in publishers[0]["argv"]
+    finally:
+        mtx.stop()
+
+
+def configured_paths(mtx):
+    status, _, body = mtx.request("GET", "/v3/config/paths/list?itemsPerPage=1000")
+    return {i["name"] for i in json.loads(body)["items"]} if status == 200 else set()

@@ -436,6 +436,16 @@ def test_fake_v4l2_hot_plug_adds_and_removes_the_path(daemon_factory, mtx, tmp_p
     cmd = configured(mtx)["camera0"]["runOnDemand"]
     # The current format's size (YUYV 640x480; MJPG does not offer it), read once, by the publisher.
     assert f"-f v4l2 -input_format yuyv422 -video_size 640x480 -framerate 30 -i {dev}/video0" in cmd
+    # Its formats change (a re-probe finds others): the path is replaced with the new input,
+    # by a request MediaMTX's spec accepts.
+    (dev / ".tmp").write_text("card=HD USB Camera\nformats=YUYV:320x240@15\n")
+    os.rename(dev / ".tmp", dev / "video0")
+    wait_for(lambda: "-video_size 320x240 -framerate 15" in configured(mtx).get("camera0", {}).get("runOnDemand", ""),
+             "camera0's path to follow its new input")
+    if mtx.is_standin:
+        requests = json.loads(mtx.request("GET", "/_stub/requests")[2])
+        replaced = [r for r in requests if r["method"] == "POST" and r["path"].startswith("/v3/config/paths/replace/camera0")]
+        assert replaced and all(openapi_check.validate_request(r["method"], r["path"], r["body"].encode()) == [] for r in replaced)
     os.unlink(dev / "video0")
     wait_for(lambda: "camera0" not in configured(mtx), "camera0's path to go")
     assert d.proc.poll() is None
