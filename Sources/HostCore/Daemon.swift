@@ -102,7 +102,8 @@ package enum Daemon {
         let loaded: Loaded
         switch load(path: configPath, env: env) {
         case .failure(let e):
-            LogSink(level: .info, format: "json").log(LogEvent(level: .critical, label: "host", message: "config error: \(e)"))
+            // No log format is configured yet: a sentence on stderr, as --check-config prints it.
+            printError("camera-service: config error: \(e)")
             return .config
         case .success(let l): loaded = demo ? DemoPreset.apply(to: l) : l
         }

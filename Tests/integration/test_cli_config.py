@@ -22,6 +22,8 @@ def test_config_error_exits_2_with_location(daemon_factory):
     d.expect_end(exit_code=2).start(wait=False)
     assert d.wait_exit() == 2
     assert "config.yaml:3:3: unknown key 'server.websocket_pth' (did you mean 'websocket_path'?)" in d.log_text()
+    # A sentence for the person who started it, not a log record.
+    assert d.log_text().startswith("camera-service: config error: "), d.log_text()
 
 
 def test_yaml_syntax_error_exits_2(daemon_factory):

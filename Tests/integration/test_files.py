@@ -574,6 +574,12 @@ def test_retention_skips_the_file_being_recorded(make_store, samples):
     result(d, "stop_recording", {"device": "test_cam0"}, role="operator")
     info = wait_for(lambda: (i := result(d, "get_recording_info", {"filename": live}))["duration"] and i, "finished file probed")
     assert info["in_use"] is False and info["file_size"] > 0
+    # What the capture engine wrote downloads whole and in ranges, byte for byte.
+    on_disk = (d.rec / "test_cam0" / live).read_bytes()
+    status, headers, body = get(d, info["download_url"], bearer())
+    assert status == 200 and body == on_disk and headers["content-type"] == "video/mp4"
+    status, headers, tail = get(d, info["download_url"], {**bearer(), "Range": "bytes=-100"})
+    assert status == 206 and tail == on_disk[-100:] and headers["content-range"] == f"bytes {len(on_disk) - 100}-{len(on_disk) - 1}/{len(on_disk)}"
     assert [f["filename"] for f in result(d, "cleanup_old_files")["files"]] == [live]
     set_usage(d, 95)
     time.sleep(0.3)

@@ -71,7 +71,8 @@ enum TokenCommand {
     static let usage = """
         Usage: camera-service token --role viewer|operator|admin --user NAME [--ttl 1h]
         Prints a JWT signed with the daemon's secret (jwt.secret in the data directory unless configured).
-        Add --config FILE to use another configuration.
+        A daemon started with --demo signs with a secret of its own for that run: it accepts only the
+        tokens it printed, not these. Add --config FILE to use another configuration.
         """
 
     static let command = PluginCommand(name: "token", summary: "mint a JWT with the configured secret", usage: usage) { args, context in
