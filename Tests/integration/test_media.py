@@ -399,6 +399,34 @@ def test_stop_streaming_refused_while_the_circuit_is_open_keeps_the_stream_whole
     wait_for(lambda: not keepers(media), "the keeper reader to stop", timeout=8)
 
 
+def test_camera_status_and_metrics_do_not_wait_for_a_hanging_mediamtx(daemon_factory, mtx):
+    """Stream figures are extras: while MediaMTX hangs (and its breaker, with a long timeout,
+    has not opened yet), get_camera_status and get_metrics answer after a second without them."""
+    if not mtx.is_standin:
+        pytest.skip("hang mode is a stand-in control (/_stub/hang)")
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern_plugin(),
+                                backend_plugin(mtx, request_timeout=5, failure_threshold=5)]).start()
+    wait_for(lambda: "test_cam0" in configured(mtx), "the path to be added")
+
+    async def go():
+        c = await Client.open(d.url, "admin")
+        healthy = (await c.call("get_camera_status", {"device": "test_cam0"}))["result"]
+        mtx.request("POST", "/_stub/hang", json.dumps({"hang": True}).encode())
+        try:
+            t0 = time.monotonic()
+            cam = (await c.call("get_camera_status", {"device": "test_cam0"}))["result"]
+            t1 = time.monotonic()
+            metrics = (await c.call("get_metrics"))["result"]
+            t2 = time.monotonic()
+        finally:
+            mtx.request("POST", "/_stub/hang", json.dumps({"hang": False}).encode())
+        return healthy, cam, t1 - t0, metrics, t2 - t1
+    healthy, cam, cam_time, metrics, metrics_time = asyncio.run(go())
+    assert "metrics" in healthy
+    assert "metrics" not in cam and cam["device"] == "test_cam0" and cam_time < 2.5, cam_time
+    assert "streams" not in metrics and metrics_time < 2.5, metrics_time
+
+
 def test_every_request_matches_the_openapi_spec(media):
     async def go():
         op = await Client.open(media.url, "operator")

@@ -8,6 +8,8 @@ struct CameraMethods {
     /// The recording in progress on a camera (listed with it, so a client that connects
     /// mid-recording sees it).
     let activeRecording: @Sendable (String) -> RecordingState?
+    /// How long a reply waits for figures a capability adds (stream metrics), seconds.
+    static let figuresWait = 1.0
 
     /// The camera as listed to a client: its stream URLs for that client and its recording.
     func listed(_ cam: CameraInfo, _ call: RPCCall) -> JSONObject {
@@ -40,8 +42,10 @@ struct CameraMethods {
             if let caps = try? await source.capabilities(of: cam.device) {
                 o["capabilities"] = .object(CameraJSON.capabilities(cam.device, cam.status == .disconnected ? .disconnected : caps))
             }
-            // Stream figures come from the media backend; without one there are none to report.
-            if let backend = capabilities.current.mediaBackend?.backend, let s = try? await backend.streamState(device: cam.device) {
+            // Stream figures come from the media backend; without one, or while it does not
+            // answer within a second, there are none to report.
+            if let backend = capabilities.current.mediaBackend?.backend,
+               let s = await within(CameraMethods.figuresWait, { try await backend.streamState(device: cam.device) }) {
                 o["metrics"] = .object(["bytes_sent": .int(s.bytesSent), "readers": .int(s.viewers),
                                         "uptime": s.startTime.map { .int(Int(max(0, HostClock.now() - $0))) } ?? .int(0)])
             }

@@ -17,7 +17,7 @@ struct ObservabilityMethods {
             // Stream and recording figures only where a capability provides them.
             var extra = JSONObject()
             let caps = plugins.capabilities
-            if let backend = caps.mediaBackend?.backend, let streams = try? await backend.streams() {
+            if let backend = caps.mediaBackend?.backend, let streams = await within(CameraMethods.figuresWait, { try await backend.streams() }) {
                 extra["streams"] = .object(["active": .int(streams.filter { $0.status == .active }.count),
                                             "viewers": .int(streams.reduce(0) { $0 + $1.viewers }), "total": .int(streams.count)])
             }
