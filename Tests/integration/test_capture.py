@@ -249,9 +249,16 @@ def test_snapshots_wait_their_turn(daemon_factory, fixtures, store):
 
     async def go():
         clients = [await Client.open(d.url, "operator") for _ in range(3)]
-        return await asyncio.gather(*(c.call("take_snapshot", {"device": "test_cam0"}) for c in clients))
-    replies = asyncio.run(go())
+        calls = asyncio.gather(*(c.call("take_snapshot", {"device": "test_cam0"}) for c in clients))
+        most = 0
+        while not calls.done():  # how many snapshot FFmpegs run at once
+            shots = await asyncio.to_thread(lambda: [l for l in ffmpeg_children(d) if "-update 1" in l])
+            most = max(most, len(shots))
+            await asyncio.sleep(0.02)
+        return await calls, most
+    replies, most = asyncio.run(go())
     assert all(r["result"]["tier"] == 3 for r in replies), replies
+    assert most == 1  # three requests, max_concurrent_snapshots 1: one at a time, each in its turn
     # When the turn does not come within the timeout, the request says why.
     d2 = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern(), capture(max_concurrent_snapshots=1, direct_snapshot_timeout=0.3, direct_skip_frames=30),
                                  storage(fixtures, store)]).start()
