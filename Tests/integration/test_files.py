@@ -585,3 +585,39 @@ def test_retention_skips_the_file_being_recorded(make_store, samples):
     time.sleep(0.3)
     r = call(d, "start_recording", {"device": "test_cam0"}, role="operator")
     assert r["error"]["code"] == -32060 and r["error"]["data"]["usage_percentage"] == 95
+
+
+def test_crossing_the_block_threshold_ends_a_recording(make_store):
+    """FileStore and FFmpegCapture together: a recording running when the filesystem crosses the
+    block threshold ends cleanly (ERROR, storage_full) with a playable file, storage.warning says
+    so once, and no FFmpeg is left writing."""
+    d = make_store(usage=50, check_interval="100ms", start=False)
+    d.plugins_path.write_text(json.dumps({"plugins": store_plugin(check_interval="100ms") + [
+        {"name": "ffmpeg_capture", "library": "FFmpegCapture", "config": {"segment_duration": 2}}]}))
+    d.start()
+
+    async def go():
+        c = await Client.open(d.url, "operator")
+        await c.call("subscribe_events", {"topics": ["storage.warning", "recording.stop"]})
+        started = (await c.call("start_recording", {"device": "test_cam0", "format": "mkv"}))["result"]
+        await asyncio.sleep(2.5)
+        set_usage(d, 95)
+        notes = []
+        while not any(n["method"] == "recording.stop" for n in notes):
+            notes.append(await c.note(15))
+        refused = await c.call("start_recording", {"device": "test_cam0"})
+        return started, notes, refused
+    started, notes, refused = asyncio.run(go())
+    stop = next(n for n in notes if n["method"] == "recording.stop")["params"]
+    warnings = [n["params"] for n in notes if n["method"] == "storage.warning"]
+    assert stop["cause"] == "storage_full" and stop["status"] == "ERROR" and stop["files"]
+    assert len(warnings) == 1 and warnings[0]["level"] == "critical"
+    assert refused["error"]["code"] == -32060
+    files = [d.rec / "test_cam0" / f for f in stop["files"]]
+    assert all(f.exists() for f in files) and started["filename"] == files[0].name
+    for f in files:
+        probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_entries", "stream=nb_read_packets",
+                                           "-of", "json", str(f)], capture_output=True, text=True, timeout=30).stdout)
+        assert int(probe["streams"][0]["nb_read_packets"]) > 0
+    out = subprocess.run(["pgrep", "-f", str(d.rec)], capture_output=True, text=True).stdout
+    assert out.strip() == ""
