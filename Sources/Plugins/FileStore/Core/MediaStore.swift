@@ -88,7 +88,7 @@ public actor MediaStore {
         }
         let counts = try reconcileAll()
         if opened == .created && reason == nil && counts.added > 0 {
-            // Files but no catalogue: it was deleted while the daemon was stopped, not a first start.
+            // Files but no catalogue: deleted while the daemon was stopped (or files put there before a first start).
             logger.warning("file catalogue \(settings.catalogPath) not found beside \(counts.added) files: rebuilt from the directories "
                            + "(the retention policy is the configured one)")
         }
