@@ -49,6 +49,7 @@ final class FrameCache: Sendable {
             guard let jpeg = s.splitter.feed(bytes).last else { return (nil, []) }
             let f = Frame(jpeg: jpeg, at: Timestamp.monotonic())
             s.latest = f
+            if !s.waiters.isEmpty { s.lastUsed = f.at }
             defer { s.waiters = [] }
             return (f, s.waiters)
         }
@@ -86,13 +87,15 @@ final class FrameCache: Sendable {
         let waiters = state.withLock { s -> [(id: UInt64, resume: CheckedContinuation<Frame?, Never>)] in
             let gone = s.waiters.filter { id == nil || $0.id == id }
             s.waiters.removeAll { id == nil || $0.id == id }
+            if !gone.isEmpty { s.lastUsed = Timestamp.monotonic() }
             return gone
         }
         for w in waiters { w.resume.resume(returning: nil) }
     }
 
-    /// Seconds since the last snapshot used it.
-    var idleFor: Double { state.withLock { Timestamp.monotonic() - $0.lastUsed } }
+    /// Seconds since the last snapshot used it; 0 while one waits for a frame (a reader slow
+    /// to deliver its first frame is in use, not idle).
+    var idleFor: Double { state.withLock { $0.waiters.isEmpty ? Timestamp.monotonic() - $0.lastUsed : 0 } }
 
     func stop() async {
         let child = state.withLock { s -> ChildProcess? in
