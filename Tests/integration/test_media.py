@@ -427,6 +427,27 @@ def test_camera_status_and_metrics_do_not_wait_for_a_hanging_mediamtx(daemon_fac
     assert "streams" not in metrics and metrics_time < 2.5, metrics_time
 
 
+def test_a_moment_of_silence_from_mediamtx_does_not_fail_a_starting_stream(daemon_factory, mtx):
+    """A poll MediaMTX leaves unanswered while a stream starts is not an outage: start_streaming
+    waits on, and the circuit breaker (not one request) decides when MediaMTX is down."""
+    if not mtx.is_standin:
+        pytest.skip("hang mode is a stand-in control (/_stub/hang)")
+    d = daemon_factory(plugins=[DEFAULT_PLUGINS[0], pattern_plugin(), backend_plugin(mtx, failure_threshold=10)]).start()
+    wait_for(lambda: "test_cam0" in configured(mtx), "the path to be added")
+
+    async def go():
+        op = await Client.open(d.url, "operator")
+        mtx.request("POST", "/_stub/hang", json.dumps({"hang": True}).encode())
+        try:
+            call = asyncio.ensure_future(op.call("start_streaming", {"device": "test_cam0"}))
+            await asyncio.sleep(1.2)  # a few 0.5 s requests time out meanwhile
+        finally:
+            mtx.request("POST", "/_stub/hang", json.dumps({"hang": False}).encode())
+        return await call
+    started = asyncio.run(go())
+    assert started.get("result", {}).get("status") == "STARTED", started
+
+
 def test_every_request_matches_the_openapi_spec(media):
     async def go():
         op = await Client.open(media.url, "operator")

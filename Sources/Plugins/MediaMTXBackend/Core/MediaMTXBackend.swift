@@ -298,7 +298,9 @@ public final class MediaMTXBackend: MediaBackend {
                 }
             } catch {
                 failed(error)
-                if error.isUnreachable {
+                // One slow or refused answer is not an outage: the circuit breaker decides
+                // when MediaMTX is down, and the deadline bounds the wait.
+                if error.isUnreachable, state.withLock({ $0.breaker.stateName == "open" }) {
                     lease.release()
                     throw dependency(error)
                 }
