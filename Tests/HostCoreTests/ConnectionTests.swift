@@ -118,6 +118,28 @@ import Testing
         #expect(b.unauthenticatedCount == 0 && b.total == 2)
     }
 
+    @Test func aCrowdFromFewAddressesEvictsItsOwnFirst() {
+        var a = AdmissionControl(.init(maxConnections: 100, perAddress: 100, unauthenticated: 4))
+        a.admitted(ref(1), address: "client")  // the oldest stranger, about to authenticate
+        a.admitted(ref(2), address: "crowd")
+        a.admitted(ref(3), address: "other")
+        a.admitted(ref(4), address: "crowd")
+        // Full: the oldest of the address holding the most goes, not the oldest overall.
+        #expect(a.decide(address: "crowd") == .admitEvicting(ref(2)))
+        a.closed(2, address: "crowd")
+        a.admitted(ref(5), address: "crowd")
+        #expect(a.decide(address: "new") == .admitEvicting(ref(4)))
+        a.closed(4, address: "crowd")
+        a.admitted(ref(6), address: "new")
+        // One each: the oldest of all goes; authenticated connections are never candidates.
+        #expect(a.decide(address: "new2") == .admitEvicting(ref(1)))
+        a.authenticated(1)
+        #expect(a.decide(address: "new2") == .admit)
+        a.admitted(ref(7), address: "new2")
+        #expect(a.decide(address: "new3") == .admitEvicting(ref(3)))
+        #expect(a.unauthenticatedCount == 4 && a.total == 5)
+    }
+
     @Test func orderListStaysBounded() {
         var a = AdmissionControl(.init(maxConnections: 1_000_000, perAddress: 1_000_000, unauthenticated: 10))
         for i in 1...20_000 {

@@ -190,6 +190,39 @@ def test_the_budget_keeps_room_for_authenticated_clients(daemon_factory):
     assert prometheus_rejections(d).get("unauthenticated_budget") == 4
 
 
+def test_a_crowd_evicts_its_own_before_a_client_about_to_authenticate(daemon_factory):
+    """With the budget full, the connection closed for a newcomer is the oldest of the address
+    holding the most: a crowd from two addresses cycles through its own connections, and a
+    client that connected before it (the oldest stranger of all) can still authenticate."""
+    d = daemon_factory(config={"server": {"max_connections": 10, "max_connections_per_ip": 100},
+                               "security": {"unauthenticated_connection_share": 0.5}}).start()
+    time.sleep(0.2)
+
+    async def alive(ws):
+        try:
+            await ws.send(rpc_message("ping"))
+            await asyncio.wait_for(ws.recv(), 1)
+            return True
+        except (websockets.ConnectionClosed, asyncio.TimeoutError):
+            return False
+
+    async def go():
+        client = await websockets.connect(d.url, sock=connect_from("127.0.0.3", d.port))
+        crowd = [await websockets.connect(d.url, sock=connect_from(a, d.port)) for a in ["127.0.0.2", "127.0.0.4"] * 6]
+        await asyncio.sleep(0.3)
+        crowd_open = [await alive(c) for c in crowd]
+        await client.send(rpc_message("authenticate", {"auth_token": make_token("viewer")}, id=1))
+        authed = json.loads(await asyncio.wait_for(client.recv(), 3))
+        await client.send(rpc_message("get_camera_list", id=2))
+        listed = json.loads(await asyncio.wait_for(client.recv(), 3))
+        return crowd_open, authed, listed
+    crowd_open, authed, listed = asyncio.run(go())
+    # Budget 5: the client and the crowd's newest 4.
+    assert crowd_open == [False] * 8 + [True] * 4
+    assert authed["result"]["authenticated"] is True and "result" in listed, (authed, listed)
+    assert prometheus_rejections(d).get("unauthenticated_budget") == 8
+
+
 def test_a_big_frame_from_a_stranger_is_refused_at_its_header(daemon_factory):
     d = daemon_factory().start()
     s = upgrade_from("127.0.0.6", d.port)

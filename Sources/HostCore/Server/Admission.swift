@@ -10,8 +10,9 @@ enum RefusalReason: String, Sendable {
 
 /// Who may connect, as a value (no sockets): the total cap, a cap per client address, and a
 /// budget for connections without an identity, so that no single address and no crowd of
-/// strangers can fill the server. When the budget is full, the oldest unauthenticated
-/// connection makes room for the new one.
+/// strangers can fill the server. When the budget is full, an unauthenticated connection
+/// makes room for the new one: the oldest of the address holding the most of them, so a crowd
+/// from a few addresses evicts its own before a stranger who is about to authenticate.
 struct AdmissionControl {
     struct Limits {
         var maxConnections: Int
@@ -20,7 +21,7 @@ struct AdmissionControl {
     }
     enum Decision: Equatable {
         case admit
-        /// Admit after closing this (the oldest unauthenticated) connection.
+        /// Admit after closing this unauthenticated connection (see ``AdmissionControl``).
         case admitEvicting(ConnectionRef)
         case refuse(RefusalReason)
     }
@@ -31,7 +32,10 @@ struct AdmissionControl {
     /// Unauthenticated connections in the order they came (ids; stale ones are skipped).
     private var unauthenticatedOrder: [ConnectionRef] = []
     private var orderStart = 0
-    private var unauthenticated: Set<UInt64> = []
+    /// Unauthenticated connection ids, with their address keys.
+    private var unauthenticated: [UInt64: String] = [:]
+    /// Unauthenticated connections per address key.
+    private var strangersPerAddress: [String: Int] = [:]
 
     init(_ limits: Limits) { self.limits = limits }
 
@@ -39,10 +43,10 @@ struct AdmissionControl {
     func count(for address: String) -> Int { perAddress[address] ?? 0 }
 
     /// What to do with a new connection from `address` (every new connection starts unauthenticated).
-    mutating func decide(address: String) -> Decision {
+    func decide(address: String) -> Decision {
         if (perAddress[address] ?? 0) >= limits.perAddress { return .refuse(.perAddress) }
         if unauthenticated.count >= limits.unauthenticated {
-            return oldestUnauthenticated().map { .admitEvicting($0) } ?? .refuse(.unauthenticatedBudget)
+            return evictionCandidate().map { .admitEvicting($0) } ?? .refuse(.unauthenticatedBudget)
         }
         if total >= limits.maxConnections { return .refuse(.maxConnections) }
         return .admit
@@ -51,27 +55,34 @@ struct AdmissionControl {
     mutating func admitted(_ ref: ConnectionRef, address: String) {
         total += 1
         perAddress[address, default: 0] += 1
-        unauthenticated.insert(ref.id)
+        unauthenticated[ref.id] = address
+        strangersPerAddress[address, default: 0] += 1
         unauthenticatedOrder.append(ref)
     }
 
     mutating func authenticated(_ id: UInt64) {
-        unauthenticated.remove(id)
+        forgetStranger(id)
         compact()
     }
 
     mutating func closed(_ id: UInt64, address: String) {
         total -= 1
         if let n = perAddress[address] { perAddress[address] = n > 1 ? n - 1 : nil }
-        unauthenticated.remove(id)
+        forgetStranger(id)
         compact()
     }
 
-    private mutating func oldestUnauthenticated() -> ConnectionRef? {
-        while orderStart < unauthenticatedOrder.count {
-            let ref = unauthenticatedOrder[orderStart]
-            if unauthenticated.contains(ref.id) { return ref }
-            orderStart += 1
+    private mutating func forgetStranger(_ id: UInt64) {
+        guard let address = unauthenticated.removeValue(forKey: id), let n = strangersPerAddress[address] else { return }
+        strangersPerAddress[address] = n > 1 ? n - 1 : nil
+    }
+
+    /// The oldest unauthenticated connection of the address holding the most (one pass over
+    /// the order list, which `compact` keeps proportional to the budget; only when it is full).
+    private func evictionCandidate() -> ConnectionRef? {
+        guard let most = strangersPerAddress.values.max() else { return nil }
+        for ref in unauthenticatedOrder[orderStart...] {
+            if let address = unauthenticated[ref.id], strangersPerAddress[address] == most { return ref }
         }
         return nil
     }
@@ -79,13 +90,13 @@ struct AdmissionControl {
     /// Drops ids that are no longer unauthenticated from the front, and the consumed prefix
     /// when it grows, so the order list stays proportional to the live connections.
     private mutating func compact() {
-        while orderStart < unauthenticatedOrder.count, !unauthenticated.contains(unauthenticatedOrder[orderStart].id) { orderStart += 1 }
+        while orderStart < unauthenticatedOrder.count, unauthenticated[unauthenticatedOrder[orderStart].id] == nil { orderStart += 1 }
         if orderStart > 1024 && orderStart * 2 > unauthenticatedOrder.count {
             unauthenticatedOrder.removeFirst(orderStart)
             orderStart = 0
         }
         if unauthenticatedOrder.count > 4 * max(unauthenticated.count, 256) {
-            unauthenticatedOrder = unauthenticatedOrder[orderStart...].filter { unauthenticated.contains($0.id) }
+            unauthenticatedOrder = unauthenticatedOrder[orderStart...].filter { unauthenticated[$0.id] != nil }
             orderStart = 0
         }
     }

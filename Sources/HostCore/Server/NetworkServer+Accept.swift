@@ -103,7 +103,7 @@ extension NetworkServer {
         flush(c)
     }
 
-    /// Closes the oldest connection without an identity to make room; its client reads why.
+    /// Closes the connection without an identity that admission chose, to make room; its client reads why.
     private func evict(_ ref: ConnectionRef, now: Double) {
         guard let c = connection(ref) else { return }
         observer.rejected(reason: RefusalReason.unauthenticatedBudget.rawValue)
