@@ -187,6 +187,17 @@ def daemon(daemon_factory):
     return daemon_factory().start()
 
 
+def wait_for(condition, what, timeout=15):
+    """Polls `condition` until it gives something true (returned), or fails naming `what`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = condition()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def rpc_message(method, params=None, id=1):
     m = {"jsonrpc": "2.0", "method": method, "id": id}
     if params is not None:

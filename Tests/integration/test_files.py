@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from client import Client
-from conftest import DEFAULT_PLUGINS, make_token
+from conftest import DEFAULT_PLUGINS, make_token, wait_for
 
 REC = "media/recordings"
 SNAP = "media/snapshots"
@@ -100,16 +100,6 @@ def result(d, method, params=None, role="admin"):
     r = call(d, method, params, role)
     assert "result" in r, r
     return r["result"]
-
-
-def wait_for(condition, what, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = condition()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def names(d, kind="recordings", **params):

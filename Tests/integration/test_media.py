@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from client import Client
-from conftest import DEFAULT_PLUGINS, REPO, make_token
+from conftest import DEFAULT_PLUGINS, REPO, make_token, wait_for
 
 sys.path.insert(0, str(REPO / "Tests" / "mediamtx"))
 import mtx_server  # noqa: E402
@@ -59,15 +59,6 @@ def api(mtx, method, path, body=None):
 def configured(mtx):
     status, body = api(mtx, "GET", "/v3/config/paths/list?itemsPerPage=1000")
     return {i["name"]: i for i in body["items"]} if status == 200 else {}
-
-
-def wait_for(condition, what, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ffprobe(url, timeout=20):

@@ -25,7 +25,8 @@ final class Recording: Sendable {
         var files: [String] = []
         /// When FFmpeg opened the first file (its name carries this second): the start time.
         var startedAt: Double?
-        var completed: Set<String> = []
+        /// Files FFmpeg closed (their list line came): finished by ``completed(_:)``, once.
+        var closed: Set<String> = []
         var finishing = 0
         var stopCause: RecordingStopCause?
         var cameraGone = false
@@ -157,13 +158,17 @@ final class Recording: Sendable {
 
     /// FFmpeg closed a segment file (its list line): make it final, then report it.
     private func completed(_ name: String) {
-        state.withLock { $0.finishing += 1 }
+        // Claimed now, not when the rewrite is done: the end of the recording must not start a
+        // second rewrite of the same file beside this one (both would write its hidden copy).
+        let claimed = state.withLock { s -> Bool in
+            guard s.closed.insert(name).inserted else { return false }
+            s.finishing += 1
+            return true
+        }
+        guard claimed else { return }
         Task { [self] in
             if format == .mp4 { await rewrite(name, FFmpegCommands.progressiveMP4) }
-            state.withLock { s in
-                s.completed.insert(name)
-                s.finishing -= 1
-            }
+            state.withLock { $0.finishing -= 1 }
             sink.recordingChanged(RecordingEvent(kind: .segmentCompleted, recording: snapshot, file: name))
         }
     }
@@ -230,7 +235,11 @@ final class Recording: Sendable {
         }
         // Files FFmpeg could not close: a killed Matroska writer leaves no index (rewritten now);
         // fragmented MP4 is playable as it is.
-        let (unfinished, killed) = state.withLock { s in (s.files.filter { !s.completed.contains($0) }, !exit.succeeded && !exit.stopRequested) }
+        let (unfinished, killed) = state.withLock { s in
+            let open = s.files.filter { !s.closed.contains($0) }
+            s.closed.formUnion(open)  // claimed here: a list line read after the exit leaves them alone
+            return (open, !exit.succeeded && !exit.stopRequested)
+        }
         for name in unfinished {
             if killed && format == .mkv { await rewrite(name, FFmpegCommands.repairMatroska) }
             if !killed && format == .mp4 { await rewrite(name, FFmpegCommands.progressiveMP4) }
@@ -238,7 +247,6 @@ final class Recording: Sendable {
         while state.withLock({ $0.finishing > 0 }) { try? await Task.sleep(for: .milliseconds(20)) }
         let detail = cause.isClean ? "" : (cause == .cameraDisconnected ? "the camera was unplugged" : exit.description)
         let (final, lease, progress) = state.withLock { s -> (RecordingState, (any StreamLease)?, Task<Void, Never>?) in
-            for f in s.files { s.completed.insert(f) }
             let e = make(s, status: cause.isClean ? .stopped : .error, cause: cause, detail: detail, end: Timestamp.now())
             s.ended = e  // no longer active: no progress after this, a new recording may start
             defer { s.lease = nil }
