@@ -148,9 +148,9 @@ EOF
     # on a timer, a slow start on a loaded machine met it during setup, where v4l2-ctl
     # gives up quietly with exit 0.
     cp "$dev/video0" "$dev/video6"
-    fake timeout 10 v4l2-ctl -d "$dev/video6" --stream-mmap --stream-count=1000 >"$work/unplug" 2>&1 &
+    fake timeout 30 v4l2-ctl -d "$dev/video6" --stream-mmap --stream-count=100000 >"$work/unplug" 2>&1 &
     streamer=$!
-    for _ in $(seq 100); do grep -q '<' "$work/unplug" && break; sleep 0.05; done
+    for _ in $(seq 400); do grep -q '<' "$work/unplug" && break; sleep 0.05; done
     rm -f "$dev/video6"
     wait $streamer; rc=$?
     if [ $rc != 124 ] && grep -q "VIDIOC_DQBUF: failed: No such device" "$work/unplug"; then

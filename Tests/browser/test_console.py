@@ -171,9 +171,9 @@ def test_an_operator_has_the_controls_but_no_system_page(browser, daemon):
 
 
 def test_an_expired_token_returns_to_sign_in_with_the_reason(browser, daemon):
-    browser.sign_in_as(daemon, "admin", ttl=3)
+    browser.sign_in_as(daemon, "admin", ttl=8)
     browser.wait_card("test_cam0")
-    reason = browser.wait_text("#signin-reason", "expired", timeout=15)
+    reason = browser.wait_text("#signin-reason", "expired", timeout=25)
     assert_sentence(reason)
     assert browser.is_visible("#view-signin") and not browser.is_visible("#view-cameras")
     assert browser.session_token() is None

@@ -502,8 +502,8 @@ async def run_second(d, dev, results):
     await c.call("fixture_storage.set_level", {"level": "normal", "usage": 40})
     await c.until("storage.warning", level="normal")
     # An expired session, then the authentication backoff (last: it locks this address out).
-    expiring = await Conn.open(d.port, make_token("viewer", user="bob", ttl=1))
-    await asyncio.sleep(2.2)
+    expiring = await Conn.open(d.port, make_token("viewer", user="bob", ttl=3))
+    await asyncio.sleep(4.2)
     fresh = await Conn.open(d.port)
     for i, (code, _, request, doc) in enumerate(examples):
         reason = doc["error"]["data"].get("reason")

@@ -377,7 +377,7 @@ def test_storage_info_and_warnings_once_per_crossing(make_store, samples):
         c = await Client.open(d.url, "admin")
         await c.call("subscribe_events", {"topics": ["storage.warning"]})
         notes = []
-        async def settle(percent, wait=0.6):
+        async def settle(percent, wait=1.0):
             set_usage(d, percent)
             await asyncio.sleep(wait)
             while True:
@@ -392,7 +392,9 @@ def test_storage_info_and_warnings_once_per_crossing(make_store, samples):
         await settle(81)
         await settle(95)
         mid = (await c.call("get_storage_info"))["result"]
-        await settle(40)
+        set_usage(d, 40)
+        notes.append(await c.note(10))  # back to normal (not missed on a slow machine)
+        await settle(40, wait=0.3)  # and nothing after it
         return info, mid, notes
     info, mid, notes = asyncio.run(go())
     assert info["usage_percentage"] == 50 and info["warn_threshold"] == 80 and info["block_threshold"] == 90

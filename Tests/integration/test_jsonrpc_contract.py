@@ -415,7 +415,7 @@ def test_authenticate_with_bad_token_is_auth_failed(ws, token):
 
 
 def test_session_expires_with_its_token(ws):
-    exp = int(time.time()) + 2
+    exp = int(time.time()) + 5
     token = make_token("viewer", iat=int(time.time()) - 5, exp=exp)
     r = call(ws, "authenticate", {"auth_token": token}, id=64)
     assert r["result"]["authenticated"] is True, r

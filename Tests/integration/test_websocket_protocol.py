@@ -648,7 +648,7 @@ def test_max_connections_fourth_upgrade_gets_503(daemon_factory):
     # The three clients authenticate: an unauthenticated crowd would instead be thinned by the
     # budget for strangers (test_admission.py).
     d = daemon_factory(config={"server": {"max_connections": 3}}).start()
-    time.sleep(0.1)  # let the readiness probe's connection be reaped
+    time.sleep(0.5)  # let the readiness probe's connection be reaped
     clients = []
     try:
         for i in range(3):
