@@ -11,8 +11,10 @@
   status: MediaMTX v1.20.1 treats every exit the same way).
 Every spawned process is kept in HookRegistry for GET /_stub/hooks. A run's exit (orphans, exit
 code, end time) is recorded before the process is reaped (HookRun.collect, with waitid(WNOWAIT)),
-and describe() collects an exited process itself: whoever sees the process gone from /proc (or only
-a zombie) sees `running: false` with its exit code and stop reason.
+and describe() collects an exited process itself: once the kernel reports the exit, `running: false`
+comes with its exit code and stop reason. /proc can be ahead of that report: a process's cmdline
+empties, and a multi-threaded leader (ffmpeg) shows as a zombie, while its threads are still exiting;
+waitid reports the exit only after the last one. Observers of /proc wait for `running` to turn false.
 """
 import itertools
 import os
@@ -124,8 +126,7 @@ class HookRun:
         """If the process has exited: record its orphans, reap it, record exit code and end time; True then.
 
         The process is reaped only here, under self.lock, after its group was scanned and before the
-        lock is released, so no observer (describe, a /proc scan) can find it gone while `running` is
-        still true. Orphans are scanned while the leader is a zombie: the group still exists then."""
+        lock is released, so describe never sees it reaped while `running` is still true. Orphans are scanned while the leader is a zombie: the group still exists then."""
         with self.lock:
             if self.exit_code is not None:
                 return True
