@@ -155,14 +155,15 @@ def procs_with(marker):
     return [pid for pid, argv in processes().items() if any(marker in a for a in argv)]
 
 
-def ended_hook(mtx, path):
-    """The stand-in's record of path's hook once the kernel has reported its exit.
+def ended_hook(mtx, path, kind):
+    """The stand-in's record of path's `kind` hook (runOnInit, runOnDemand...) once the kernel has
+    reported its exit.
 
     /proc runs ahead of that report: a process's cmdline empties (and a multi-threaded leader shows
     as a zombie) while its threads are still exiting, and waitid reports the exit only after the last
     one. So a test that saw the process leave /proc waits here for `running` to turn false."""
     return eventually(lambda: [h for h in call(mtx, "GET", "/_stub/hooks").json
-                               if h["path"] == path and not h["running"]])[0]
+                               if h["path"] == path and h["kind"] == kind and not h["running"]])[0]
 
 
 # --- fixtures ---------------------------------------------------------------------------------------
@@ -705,7 +706,7 @@ def test_run_on_init_stopped_by_process_group_on_delete(mtx):
     # SIGINT went to the group: the shell's foreground child died with it
     eventually(lambda: not procs_with(marker), timeout=8)
     if mtx.is_standin:
-        run = ended_hook(mtx, "grp")
+        run = ended_hook(mtx, "grp", "runOnInit")
         assert run["exitCode"] is not None and not run["killed"] and run["orphans"] == []
     assert shell and child
 
@@ -717,7 +718,7 @@ def test_group_members_left_behind_are_reported(mtx):
     add(mtx, "orph", {"runOnInit": "sh -c 'sleep %s & wait'" % marker})
     child = eventually(lambda: [p for p, argv in processes().items() if argv == ["sleep", marker]])
     ok(call(mtx, "DELETE", "/v3/config/paths/delete/orph"))
-    run = ended_hook(mtx, "orph")
+    run = ended_hook(mtx, "orph", "runOnInit")
     assert run["orphans"] == child and run["stopReason"] == "path destroyed"
     os.kill(child[0], signal.SIGKILL)   # the stand-in would kill it at shutdown
 
@@ -752,7 +753,7 @@ def test_run_on_demand_spawned_by_a_reader(mtx, tmp_path):
     eventually(lambda: runtime(mtx, name)["ready"] is False)
     assert _read_when(undemand) == name + "\n"
     if mtx.is_standin:
-        run = ended_hook(mtx, name)
+        run = ended_hook(mtx, name, "runOnDemand")
         assert run["stopReason"] == "not needed by anyone"
 
 
@@ -768,7 +769,7 @@ def test_run_on_demand_start_timeout(mtx):
     assert 0.8 < elapsed < 6, elapsed
     eventually(lambda: not procs_with(marker), timeout=8)
     if mtx.is_standin:
-        run = ended_hook(mtx, "slow")
+        run = ended_hook(mtx, "slow", "runOnDemand")
         assert run["stopReason"] == "timed out" and run["exitCode"] == -signal.SIGINT
 
 
